@@ -1,0 +1,273 @@
+// zod schemas for everything a config and an environment may hold. They check shape only (types,
+// unknown keys, formats); references between resources are checked after modules are merged.
+import { z } from 'zod';
+
+/** A host name as a DNS name: two or more labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Ids become part of addresses (`tenants/<id>`) and URLs, so no slashes or blanks. */
+const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
+
+export const hostnameSchema = z
+  .string()
+  .regex(HOSTNAME, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid host name (expected e.g. "acme.com")` });
+
+const idSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(128)
+  .regex(RESOURCE_ID, { error: 'may hold only letters, digits and . _ : @ - (no spaces or slashes)' });
+
+const nameSchema = z.string().trim().min(1, { error: 'must not be empty' }).max(256);
+
+export const secretRefSchema = z.strictObject(
+  { env: z.string().regex(ENV_VAR, { error: 'must be an environment variable name, e.g. "ACME_OIDC_SECRET"' }) },
+  {
+    error: (iss) =>
+      typeof iss.input === 'string'
+        ? 'a literal secret is refused: write { env: "VARIABLE_NAME" } and set that variable where you apply'
+        : undefined,
+  },
+);
+
+const expirationUnit = z.enum(['minutes', 'hours', 'days', 'weeks']);
+const durationSchema = z.strictObject({ value: z.number().int().positive(), unit: expirationUnit });
+
+const tenantSettingsSchema = z.strictObject({
+  sessionSettingsEnabled: z.boolean().optional(),
+  sessionTokenExpiration: durationSchema.optional(),
+  refreshTokenExpiration: durationSchema.optional(),
+  stepupTokenExpiration: durationSchema.optional(),
+  inactivityTimeout: z.union([durationSchema, z.literal(false)]).optional(),
+  jitProvisioning: z.boolean().optional(),
+});
+
+const attributeMappingShape = {
+  name: z.string().optional(),
+  email: z.string().optional(),
+  username: z.string().optional(),
+  phoneNumber: z.string().optional(),
+  givenName: z.string().optional(),
+  middleName: z.string().optional(),
+  familyName: z.string().optional(),
+  picture: z.string().optional(),
+  verifiedEmail: z.string().optional(),
+  verifiedPhone: z.string().optional(),
+  group: z.string().optional(),
+  customAttributes: z.record(z.string(), z.string()).optional(),
+};
+const attributeMappingSchema = z.strictObject(attributeMappingShape);
+const oidcAttributeMappingSchema = z.strictObject({ ...attributeMappingShape, loginId: z.string().optional() });
+
+const roleMappingSchema = z.strictObject({ role: nameSchema, groups: z.array(z.string().min(1)) });
+const url = z.url({ error: (iss) => `${JSON.stringify(iss.input)} is not a URL` });
+
+const ssoCommon = {
+  domains: z.array(hostnameSchema).optional(),
+  roleMappings: z.array(roleMappingSchema).optional(),
+};
+
+const oidcSchema = z.strictObject({
+  type: z.literal('oidc'),
+  ...ssoCommon,
+  name: nameSchema,
+  clientId: z.string().min(1),
+  clientSecret: secretRefSchema.optional(),
+  issuer: url.optional(),
+  authUrl: url.optional(),
+  tokenUrl: url.optional(),
+  userDataUrl: url.optional(),
+  jwksUrl: url.optional(),
+  redirectUrl: url.optional(),
+  callbackDomain: z.string().optional(),
+  scope: z.array(z.string().min(1)).optional(),
+  prompt: z.array(z.enum(['none', 'login', 'consent', 'select_account'])).optional(),
+  grantType: z.enum(['authorization_code', 'implicit']).optional(),
+  manageProviderTokens: z.boolean().optional(),
+  attributeMapping: oidcAttributeMappingSchema.optional(),
+});
+
+const samlCommon = {
+  ...ssoCommon,
+  spACSUrl: url.optional(),
+  spEntityId: z.string().optional(),
+  redirectUrl: url.optional(),
+  attributeMapping: attributeMappingSchema.optional(),
+  defaultSSORoles: z.array(nameSchema).optional(),
+};
+
+const samlSchema = z.strictObject({
+  type: z.literal('saml'),
+  ...samlCommon,
+  idpUrl: url,
+  entityId: z.string().min(1),
+  idpCert: z.string().min(1),
+});
+
+const samlMetadataSchema = z.strictObject({
+  type: z.literal('saml-metadata'),
+  ...samlCommon,
+  idpMetadataUrl: url,
+  entityId: z.string().optional(),
+});
+
+const ssoSchema = z.discriminatedUnion('type', [oidcSchema, samlSchema, samlMetadataSchema], {
+  error: (iss) =>
+    iss.code === 'invalid_union' ? 'type must be "oidc", "saml" or "saml-metadata"' : undefined,
+});
+
+const customAttributeValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+
+export const tenantSchema = z.strictObject({
+  kind: z.literal('tenant'),
+  id: idSchema,
+  name: nameSchema,
+  selfProvisioningDomains: z.array(hostnameSchema).optional(),
+  customAttributes: z.record(z.string().min(1), customAttributeValue).optional(),
+  enforceSSO: z.boolean().optional(),
+  disabled: z.boolean().optional(),
+  parent: idSchema.optional(),
+  defaultRoles: z.array(nameSchema).optional(),
+  settings: tenantSettingsSchema.optional(),
+  sso: ssoSchema.optional(),
+  protect: z.boolean().optional(),
+});
+
+export const permissionSchema = z.strictObject({
+  kind: z.literal('permission'),
+  name: nameSchema,
+  description: z.string().optional(),
+  protect: z.boolean().optional(),
+});
+
+export const roleSchema = z.strictObject({
+  kind: z.literal('role'),
+  name: nameSchema,
+  description: z.string().optional(),
+  permissions: z.array(nameSchema).optional(),
+  tenant: idSchema.optional(),
+  default: z.boolean().optional(),
+  renamedFrom: nameSchema.optional(),
+  protect: z.boolean().optional(),
+});
+
+const jsonObject = z.record(z.string(), z.unknown());
+const templateName = z
+  .string()
+  .min(1)
+  .refine((name) => !name.startsWith('/') && !name.split(/[\\/]/).includes('..'), {
+    error: 'must be a path inside the templates folder (no "..", not absolute)',
+  });
+
+const flowCommon = {
+  kind: z.literal('flow'),
+  id: idSchema,
+  name: nameSchema.optional(),
+  description: z.string().optional(),
+  disabled: z.boolean().optional(),
+  protect: z.boolean().optional(),
+};
+
+function exactlyOneSource(what: string) {
+  return (value: { template?: unknown; json?: unknown; vars?: unknown }, ctx: z.core.$RefinementCtx) => {
+    const hasTemplate = value.template !== undefined;
+    const hasJson = value.json !== undefined;
+    if (hasTemplate === hasJson) {
+      ctx.addIssue({
+        code: 'custom',
+        path: hasJson ? ['json'] : [],
+        message: `${what} needs either \`template\` (a file under templates/) or \`json\`, ${hasJson ? 'not both' : 'and has neither'}`,
+      });
+    } else if (hasJson && value.vars !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['vars'], message: '`vars` go with `template`; inline `json` takes none' });
+    }
+  };
+}
+
+export const flowSchema = z
+  .strictObject({
+    kind: z.literal('flow'),
+    id: idSchema,
+    name: nameSchema.optional(),
+    description: z.string().optional(),
+    disabled: z.boolean().optional(),
+    protect: z.boolean().optional(),
+    template: templateName.optional(),
+    vars: jsonObject.optional(),
+    json: jsonObject.optional(),
+  })
+  .superRefine(exactlyOneSource('a flow'));
+
+export const themeSchema = z
+  .strictObject({
+    kind: z.literal('theme'),
+    template: templateName.optional(),
+    vars: jsonObject.optional(),
+    json: jsonObject.optional(),
+  })
+  .superRefine(exactlyOneSource('a theme'));
+
+const count = z.number().int().nonnegative();
+export const passwordPolicySchema = z.strictObject({
+  kind: z.literal('passwordPolicy'),
+  enabled: z.boolean().optional(),
+  minLength: z.number().int().min(1).max(128).optional(),
+  lowercase: z.boolean().optional(),
+  uppercase: z.boolean().optional(),
+  number: z.boolean().optional(),
+  nonAlphaNumeric: z.boolean().optional(),
+  expiration: z.boolean().optional(),
+  expirationWeeks: count.optional(),
+  reuse: z.boolean().optional(),
+  reuseAmount: count.optional(),
+  lock: z.boolean().optional(),
+  lockAttempts: count.optional(),
+});
+
+const partsShape = {
+  tenants: z.array(tenantSchema).optional(),
+  roles: z.array(roleSchema).optional(),
+  permissions: z.array(permissionSchema).optional(),
+  flows: z.array(flowSchema).optional(),
+};
+
+export const moduleInstanceSchema = z.strictObject({
+  kind: z.literal('module'),
+  name: nameSchema,
+  templatesDir: z.string().optional(),
+  params: z.unknown(),
+  ...partsShape,
+});
+
+export const pruneSchema = z.strictObject({
+  tenants: z.boolean().optional(),
+  roles: z.boolean().optional(),
+  permissions: z.boolean().optional(),
+  flows: z.boolean().optional(),
+});
+
+export const configSchema = z.strictObject({
+  kind: z.literal('config'),
+  ...partsShape,
+  modules: z.array(moduleInstanceSchema).optional(),
+  theme: themeSchema.optional(),
+  passwordPolicy: passwordPolicySchema.optional(),
+  templatesDir: z.string().min(1).optional(),
+  prune: pruneSchema.optional(),
+});
+
+export const budgetSchema = z.strictObject({
+  requests: z.number().int().positive(),
+  windowSeconds: z.number().positive(),
+});
+
+export const environmentSchema = z.strictObject({
+  kind: z.literal('environment'),
+  projectId: z.string().min(1).optional(),
+  managementKey: secretRefSchema.optional(),
+  baseUrl: url.optional(),
+  protected: z.boolean().optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+  budget: budgetSchema.optional(),
+  emulator: z.union([z.literal(true), z.strictObject({ stateFile: z.string().min(1).optional() })]).optional(),
+});

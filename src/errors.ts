@@ -1,0 +1,110 @@
+// The one error model. Every expected failure is a DescopeRunError with a stable snake_case code,
+// a message that starts with the address or file it concerns, and an optional hint (what to do).
+// Only the runner's error handler prints these and chooses the exit code.
+
+export type ErrorCode =
+  | 'usage'
+  | 'config_not_found'
+  | 'config_load'
+  | 'config_invalid'
+  | 'environment'
+  | 'template'
+  | 'plan'
+  | 'api'
+  | 'stale_plan'
+  | 'lock_held'
+  | 'user_abort'
+  | 'io';
+
+export interface DescopeRunErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+export class DescopeRunError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: DescopeRunErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DescopeRunError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad command-line arguments: unknown flag, missing value, unknown command. */
+export class UsageError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('usage', message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/** The config file could not be found, bundled, imported or evaluated. */
+export class ConfigLoadError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('config_load', message, options);
+    this.name = 'ConfigLoadError';
+  }
+}
+
+/** The environment could not be resolved: unknown name, bad file, missing key variable. */
+export class EnvironmentError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('environment', message, options);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/** One problem found by validation: where it is (file and config path) and what is wrong. */
+export interface Issue {
+  /** The file the problem is in (relative to the project root), when known. */
+  file?: string;
+  /** The config path, e.g. `tenants/acme.selfProvisioningDomains[1]`. */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+/** Validation collects every issue before it throws this. */
+export class ConfigValidationError extends DescopeRunError {
+  readonly issues: readonly Issue[];
+
+  constructor(issues: readonly Issue[], options: DescopeRunErrorOptions = {}) {
+    const first = issues[0];
+    const head = first ? formatIssue(first) : 'the config is invalid';
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    super('config_invalid', `${head}${more}`, options);
+    this.name = 'ConfigValidationError';
+    this.issues = issues;
+  }
+}
+
+/** A flow template could not be found, compiled, rendered or parsed, or its graph is broken. */
+export class TemplateError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('template', message, options);
+    this.name = 'TemplateError';
+  }
+}
+
+export function formatIssue(issue: Issue): string {
+  const where = issue.file ? `${issue.file}: ${issue.path}` : issue.path;
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * Duck-typed check: errors can cross module copies (a bundled config, a spawned worker), so
+ * `instanceof` alone is not trusted.
+ */
+export function isDescopeRunError(value: unknown): value is DescopeRunError {
+  return (
+    value instanceof DescopeRunError ||
+    (value instanceof Error &&
+      typeof (value as { code?: unknown }).code === 'string' &&
+      (value as { name?: unknown }).name !== undefined &&
+      String((value as { name: unknown }).name).endsWith('Error') &&
+      'hint' in value)
+  );
+}

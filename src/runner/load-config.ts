@@ -1,0 +1,117 @@
+// The config compiler: find descope.config.ts, bundle and import it, evaluate it with the
+// environment, and check it. Template rendering comes after (render-project.ts).
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigLoadError, DescopeRunError } from '../errors.ts';
+import type { Issue } from '../errors.ts';
+import { describeThrown, loadUserModule, userFrame } from './bundle.ts';
+import { checkConfig, type ProjectSpec } from './check-config.ts';
+import { loadEnvironment, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
+
+export const CONFIG_NAMES = ['descope.config.ts', 'descope.config.mts', 'descope.config.js', 'descope.config.mjs'];
+
+/** The config file: `--config PATH`, or the nearest descope.config.ts from `cwd` upwards. */
+export function findConfigFile(cwd: string, flag?: string): string {
+  if (flag !== undefined) {
+    const file = path.resolve(cwd, flag);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      throw new DescopeRunError('config_not_found', `${flag}: no such config file`, {
+        hint: 'check the --config path',
+      });
+    }
+    return file;
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    for (const name of CONFIG_NAMES) {
+      const file = path.join(dir, name);
+      if (existsSync(file)) return file;
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new DescopeRunError('config_not_found', `no descope.config.ts in ${cwd} or any folder above it`, {
+    hint: 'run descope-run from your project folder, pass --config PATH, or create descope.config.ts (see README)',
+  });
+}
+
+export interface LoadOptions {
+  cwd: string;
+  config?: string;
+  env?: string;
+  processEnv?: NodeJS.ProcessEnv;
+}
+
+export interface LoadedProject {
+  /** The folder of the config file; environments/ and templates/ live here. */
+  root: string;
+  /** The config file, relative to root. */
+  configFile: string;
+  env: ResolvedEnvironment;
+  spec: ProjectSpec | undefined;
+  /** Every problem found so far (schema, duplicates, references). */
+  issues: Issue[];
+}
+
+function kindOf(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
+    ? (value as { kind: string }).kind
+    : undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const kind = kindOf(value);
+  if (kind) return `a ${kind}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+export async function loadProject(options: LoadOptions): Promise<LoadedProject> {
+  const processEnv = options.processEnv ?? process.env;
+  const file = findConfigFile(options.cwd, options.config);
+  const root = path.dirname(file);
+  const configFile = path.basename(file);
+  const env = await loadEnvironment(root, selectEnvironmentName(options.env, processEnv), processEnv);
+
+  const loaded = await loadUserModule(file, root);
+  const value = await evaluate(loaded.exports.default, { file: configFile, root, env });
+  const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });
+  return { root, configFile, env, spec, issues };
+}
+
+async function evaluate(
+  exported: unknown,
+  context: { file: string; root: string; env: ResolvedEnvironment },
+): Promise<unknown> {
+  const { file, root, env } = context;
+  if (exported === undefined) {
+    throw new ConfigLoadError(`${file}: has no default export`, {
+      hint: 'end the file with `export default defineConfig({ ... })`',
+    });
+  }
+  const kind = kindOf(exported);
+  let factory: ((ctx: { env: string; vars: unknown }) => unknown) | undefined;
+  if (kind === 'config-factory') factory = (exported as { factory: typeof factory & object }).factory;
+  else if (typeof exported === 'function') factory = exported as typeof factory & object;
+
+  let value: unknown = exported;
+  if (factory) {
+    try {
+      value = await factory({ env: env.name, vars: env.vars });
+    } catch (error) {
+      const where = userFrame(error, root) ?? file;
+      throw new ConfigLoadError(`${where}: the config threw for environment "${env.name}": ${describeThrown(error)}`, {
+        hint: `fix the code at ${where}`,
+        cause: error,
+      });
+    }
+  }
+  const valueKind = kindOf(value);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && valueKind === undefined) {
+    value = { ...value, kind: 'config' };
+  } else if (valueKind !== 'config') {
+    throw new ConfigLoadError(`${file}: the default export must be a config, got ${describe(value)}`, {
+      hint: 'export default defineConfig({ tenants: [...], roles: [...], ... }) or defineConfig(({ env, vars }) => ({ ... }))',
+    });
+  }
+  return value;
+}
