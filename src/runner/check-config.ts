@@ -61,7 +61,7 @@ function templatesFolder(projectRoot: string, configFile: string, dir: string | 
 
 export function checkConfig(input: CheckInput): CheckResult {
   const { configFile, projectRoot } = input;
-  const parsed = configSchema.safeParse(input.value);
+  const parsed = configSchema.safeParse(input.value, { reportInput: true });
   if (!parsed.success) {
     return { spec: undefined, issues: zodIssues(parsed.error, { file: configFile, input: input.value, root: 'config' }) };
   }

@@ -92,7 +92,9 @@ export async function loadEnvironment(
       hint: 'write `export default defineEnvironment({ projectId: ..., ... })`',
     });
   }
-  const parsed = environmentSchema.safeParse(isPlainObject(value) && !('kind' in value) ? { ...value, kind: 'environment' } : value);
+  const parsed = environmentSchema.safeParse(isPlainObject(value) && !('kind' in value) ? { ...value, kind: 'environment' } : value, {
+    reportInput: true,
+  });
   if (!parsed.success) {
     const issues = zodIssues(parsed.error, { file: display, root: 'environment' });
     throw new EnvironmentError(issues.map((i) => `${display}: ${i.path}: ${i.message}`).join('\n'), {

@@ -69,8 +69,17 @@ function describeIssue(issue: z.core.$ZodIssue): { message: string; hint?: strin
         hint: 'remove it or check its spelling against the type (your editor lists the valid properties)',
       };
     case 'invalid_type':
+      // A message set by the schema says more than the generic one.
+      if (!issue.message.startsWith('Invalid input')) return { message: issue.message };
       if (issue.input === undefined) return { message: `is required (expected ${issue.expected})` };
       return { message: `expected ${issue.expected}, got ${describeValue(issue.input)}` };
+    case 'invalid_value':
+      return {
+        message:
+          issue.values.length === 1
+            ? `must be ${JSON.stringify(issue.values[0])}`
+            : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     default:
       return { message: issue.message };
   }
@@ -79,7 +88,8 @@ function describeIssue(issue: z.core.$ZodIssue): { message: string; hint?: strin
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  // Never the string itself: a misplaced secret must not be echoed.
+  if (typeof value === 'string') return 'a string';
   return typeof value;
 }
 

@@ -1,0 +1,186 @@
+// The command line: parse argv (util.parseArgs), lazily import the one command asked for, and turn
+// every error into one clear message and an exit code. --version and --help load nothing else,
+// so they start fast.
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigValidationError, isDescopeRunError, UsageError } from '../errors.ts';
+import { createOutput, printIssues, type Output } from './output.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandContext {
+  cwd: string;
+  processEnv: NodeJS.ProcessEnv;
+  output: Output;
+  /** Values of the parsed options. */
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
+/** What a command module exports. It returns the exit code; it never calls process.exit. */
+export type CommandRun = (ctx: CommandContext) => Promise<number>;
+
+interface CommandInfo {
+  summary: string;
+  usage: string;
+  details: string;
+  options: Options;
+  load: () => Promise<{ run: CommandRun }>;
+}
+
+const COMMON: Options = {
+  env: { type: 'string', short: 'e' },
+  config: { type: 'string', short: 'c' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const COMMON_HELP = `  -e, --env NAME      the environment (environments/NAME.ts); default: $DESCOPE_ENV, then "local"
+  -c, --config PATH   the config file; default: the nearest descope.config.ts
+      --no-color      plain output (also when not a terminal, or with NO_COLOR set)
+  -h, --help          this help`;
+
+export const COMMANDS: Record<string, CommandInfo> = {
+  validate: {
+    summary: 'check the config, its environment and its templates',
+    usage: 'descope-run validate [--env NAME] [--config PATH] [--offline]',
+    details: `Bundles descope.config.ts, evaluates it for the environment, checks it (schema, duplicate
+addresses, references between resources, domains), renders every flow and the theme and checks
+each flow as a graph. Reports every problem, not just the first. Sends nothing to Descope.
+
+      --offline       do not require the environment's project id and key variable
+                      (for CI jobs that lint without credentials)
+
+Exit code: 0 valid, 1 not.`,
+    options: { offline: { type: 'boolean' } },
+    load: () => import('./commands/validate.ts'),
+  },
+  render: {
+    summary: 'print or write the rendered flows and theme',
+    usage: 'descope-run render [--env NAME] [--flow ID]... [--out DIR]',
+    details: `Renders the flow templates with the environment's values and prints them as Descope flow
+JSON (the console/v1 {flow, screens} format the SDK imports), one document per flow.
+
+      --flow ID       only this flow (repeatable)
+      --out DIR       write DIR/<flow-id>.json (and DIR/theme.json) instead of printing
+
+Exit code: 0 rendered, 1 a problem (nothing is written then).`,
+    options: { flow: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } },
+    load: () => import('./commands/render.ts'),
+  },
+};
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, info]) => `  ${name.padEnd(width)}  ${info.summary}`)
+    .join('\n');
+  return `descope-run: manage Descope projects as code
+
+Usage: descope-run <command> [options]
+
+Commands:
+${list}
+
+Options:
+${COMMON_HELP}
+  -v, --version       print the version
+
+Run "descope-run <command> --help" for a command's options.`;
+}
+
+function commandHelp(name: string, info: CommandInfo): string {
+  return `descope-run ${name}: ${info.summary}
+
+Usage: ${info.usage}
+
+${info.details}
+
+Common options:
+${COMMON_HELP}`;
+}
+
+function parse(args: string[], options: Options, command: string | undefined) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/\. To specify .*$/s, '') : String(error);
+    throw new UsageError(message, {
+      hint: `run "descope-run ${command ? `${command} ` : ''}--help" for the options`,
+    });
+  }
+}
+
+export interface MainOptions {
+  cwd?: string;
+  processEnv?: NodeJS.ProcessEnv;
+  output?: Output;
+}
+
+/** Runs the CLI and returns the exit code (also set on process.exitCode). */
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const processEnv = options.processEnv ?? process.env;
+  const noColor = argv.includes('--no-color');
+  const output = options.output ?? createOutput({ noColor, processEnv });
+  const code = await run(argv, { cwd: options.cwd ?? process.cwd(), processEnv, output });
+  process.exitCode = code;
+  return code;
+}
+
+async function run(argv: string[], base: Omit<CommandContext, 'values' | 'positionals'>): Promise<number> {
+  const { output } = base;
+  try {
+    const first = argv[0];
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      const topic = first === 'help' ? argv[1] : undefined;
+      const info = topic === undefined ? undefined : COMMANDS[topic];
+      output.out(info ? commandHelp(topic!, info) : mainHelp());
+      return first === undefined ? 1 : 0;
+    }
+    if (first === '--version' || first === '-v') {
+      output.out(readVersion());
+      return 0;
+    }
+    const info = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!info) {
+      throw new UsageError(`unknown command "${first}"`, {
+        hint: `the commands are: ${Object.keys(COMMANDS).join(', ')}; run "descope-run --help"`,
+      });
+    }
+    const { values, positionals } = parse(argv.slice(1), { ...COMMON, ...info.options }, first);
+    if (values.help) {
+      output.out(commandHelp(first, info));
+      return 0;
+    }
+    if (positionals.length > 0) {
+      throw new UsageError(`unexpected argument "${positionals[0]}"`, { hint: `run "descope-run ${first} --help"` });
+    }
+    const command = await info.load();
+    return await command.run({ ...base, values, positionals });
+  } catch (error) {
+    return reportError(output, error);
+  }
+}
+
+/** Expected errors print one message (and a hint); bugs print a stack and say so. Exit code 1. */
+export function reportError(output: Output, error: unknown): number {
+  const { c } = output;
+  if (error instanceof ConfigValidationError) {
+    printIssues(output, error.issues);
+    output.err(c.red(`${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} found.`));
+    return 1;
+  }
+  if (isDescopeRunError(error)) {
+    output.err(`${c.red('error:')} ${error.message}`);
+    if (error.hint) output.err(c.dim(`  hint: ${error.hint}`));
+    return 1;
+  }
+  output.err(`${c.red('descope-run crashed: this is a bug in descope-run, please report it with the trace below.')}`);
+  output.err(error instanceof Error ? error.stack ?? error.message : String(error));
+  return 1;
+}

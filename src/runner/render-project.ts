@@ -1,0 +1,126 @@
+// Renders a checked project spec into the desired documents: every flow as a v1 `{flow, screens}`
+// document and the theme, each checked (flows as a graph). Collects every problem, one per flow.
+import path from 'node:path';
+import type { FlowSpec, ThemeSpec } from '../dsl/types.ts';
+import { isDescopeRunError, type Issue } from '../errors.ts';
+import type { Declared, ProjectSpec } from './check-config.ts';
+import type { ResolvedEnvironment } from './environment.ts';
+import { checkFlowGraph, toFlowV1, toThemeV1, type FlowV1, type ThemeV1 } from './flow-format.ts';
+import { createTemplateRenderer, type TemplateRenderer } from './templates.ts';
+
+export interface RenderedFlow {
+  address: string;
+  id: string;
+  document: FlowV1;
+  /** The template it came from (relative to the project), or undefined for inline JSON. */
+  template: string | undefined;
+}
+
+export interface RenderedProject {
+  flows: RenderedFlow[];
+  theme: ThemeV1 | undefined;
+  issues: Issue[];
+}
+
+export interface RenderOptions {
+  root: string;
+  env: ResolvedEnvironment;
+  /** Render only these flow ids (the theme is skipped when set). */
+  only?: ReadonlySet<string>;
+}
+
+function toIssue(error: unknown, address: string, file: string): Issue {
+  if (!isDescopeRunError(error)) throw error;
+  // Template errors start with their own location (`templates/x.njk:4:13: …`): use it as the file.
+  const located = /^(\S+?:\d+(?::\d+)?): ([\s\S]*)$/.exec(error.message);
+  const [where, message] = located ? [located[1]!, located[2]!] : [file, error.message.replace(`${file}: `, '')];
+  return { file: where, path: address, message, ...(error.hint ? { hint: error.hint } : {}) };
+}
+
+export function renderProject(spec: ProjectSpec, options: RenderOptions): RenderedProject {
+  const renderers = new Map<string, TemplateRenderer>();
+  const rendererFor = (dir: string): TemplateRenderer => {
+    let renderer = renderers.get(dir);
+    if (!renderer) {
+      renderer = createTemplateRenderer({ root: dir, projectRoot: options.root });
+      renderers.set(dir, renderer);
+    }
+    return renderer;
+  };
+  const rel = (file: string) => path.relative(options.root, file) || '.';
+  const declaredFlowIds = new Set(spec.flows.map((f) => f.spec.id));
+  const issues: Issue[] = [];
+  const flows: RenderedFlow[] = [];
+
+  for (const declared of spec.flows) {
+    if (options.only && !options.only.has(declared.spec.id)) continue;
+    const rendered = renderFlow(declared);
+    if (rendered) flows.push(rendered);
+  }
+
+  function renderFlow(declared: Declared<FlowSpec>): RenderedFlow | undefined {
+    const f = declared.spec;
+    const template = f.template === undefined ? undefined : rel(path.join(declared.source.templatesDir, f.template));
+    const where = template ?? `${declared.source.label}: ${declared.address}.json`;
+    try {
+      const raw =
+        f.template === undefined
+          ? f.json
+          : rendererFor(declared.source.templatesDir).renderJson(f.template, {
+              ...(f.vars ?? {}),
+              env: options.env.name,
+              vars: options.env.vars,
+              flow: { id: f.id, ...(f.vars ?? {}) },
+            });
+      const document = applyOverrides(toFlowV1(raw, { flowId: f.id, where }), f);
+      const graph = checkFlowGraph(document, { where, declaredFlowIds });
+      if (graph.length > 0) {
+        issues.push(...graph.map((i) => ({ ...i, file: i.file ?? template ?? declared.source.label })));
+        return undefined;
+      }
+      return { address: declared.address, id: f.id, document, template };
+    } catch (error) {
+      issues.push(toIssue(error, declared.address, template ?? declared.source.label));
+      return undefined;
+    }
+  }
+
+  let theme: ThemeV1 | undefined;
+  if (spec.theme && !options.only) theme = renderTheme(spec.theme);
+
+  function renderTheme(declared: Declared<ThemeSpec>): ThemeV1 | undefined {
+    const t = declared.spec;
+    const template = t.template === undefined ? undefined : rel(path.join(declared.source.templatesDir, t.template));
+    const where = template ?? `${declared.source.label}: theme.json`;
+    try {
+      const raw =
+        t.template === undefined
+          ? t.json
+          : rendererFor(declared.source.templatesDir).renderJson(t.template, {
+              ...(t.vars ?? {}),
+              env: options.env.name,
+              vars: options.env.vars,
+            });
+      return toThemeV1(raw, where);
+    } catch (error) {
+      issues.push(toIssue(error, declared.address, template ?? declared.source.label));
+      return undefined;
+    }
+  }
+
+  return { flows, theme, issues };
+}
+
+/** The flow's name, description and disabled flag from the config win over the document's. */
+function applyOverrides(document: FlowV1, f: FlowSpec): FlowV1 {
+  if (f.name === undefined && f.description === undefined && f.disabled === undefined) return document;
+  return {
+    ...document,
+    flow: {
+      ...document.flow,
+      ...(f.name === undefined ? {} : { name: f.name }),
+      ...(f.description === undefined ? {} : { description: f.description }),
+      ...(f.disabled === undefined ? {} : { disabled: f.disabled }),
+    },
+  };
+}
