@@ -1,0 +1,348 @@
+// Flow templates: renders the Nunjucks templates under `templates/` into text or parsed JSON.
+//
+// API
+//   createTemplateRenderer({ root, projectRoot }) → TemplateRenderer
+//     root         absolute templates folder; every template name is relative to it
+//     projectRoot  absolute project folder; file names in messages are relative to it
+//   renderer.render(name, context)      → string   the rendered text
+//   renderer.renderJson(name, context)  → unknown  the rendered text, parsed as JSON
+//   renderer.fileOf(name)               → string   `templates/<name>` as shown in messages (use it
+//                                                  as the `where` of flow-format's functions)
+//   toJsonLiteral(value, indent?)       → { ok: true, text } | { ok: false, problem }
+//                                                  the `json` filter, for tests and callers
+//   resolveTemplateName(root, name)     → { ok: true, name, absolute } | { ok: false, invalid, reason }
+//                                                  the containment check used for every name
+//
+// The environment
+//   - throwOnUndefined: outputting an undefined (or null) value is an error that names the
+//     variable, e.g. `templates/x.json.njk:14:12: undefined template variable `vars.brandNme``.
+//     Nunjucks only checks what is output: `{% if vars.typo %}` is silently false, and `~`
+//     concatenation turns undefined into the text "undefined". Emit values through `| json`;
+//     `| default(x)` and `is defined` work as usual.
+//   - autoescape off (the output is JSON, not HTML); trimBlocks + lstripBlocks, so block tags on
+//     their own lines leave no blank lines; no watching, no cache (each render reads the files).
+//   - the `json` filter: `{{ value | json }}` emits any JSON value as a literal (strings quoted
+//     and escaped, `<`, `>`, `&`, U+2028 and U+2029 as \u escapes so nothing reads as markup).
+//     `undefined` anywhere in the value, functions, symbols, bigints, NaN/Infinity, Map/Set and
+//     cycles are errors. `{{ value | json(2) }}` indents.
+//   - names: `./x` and `../x` in include/import/extends are relative to the including file, any
+//     other name to `root`. A name that leaves `root` (`../../etc/passwd`, `/etc/passwd`, a
+//     symlink pointing outside) is refused, both as the rendered name and inside a template.
+//     (Nunjucks' own FileSystemLoader only checks a string prefix, which lets
+//     `templates-evil/` through, and resolves relative includes against the working directory.)
+//   - every template is compiled as it loads, so a syntax error in an included or imported file
+//     is reported synchronously against that file (Nunjucks would deliver it asynchronously, after
+//     render() has returned null, or blame the importing file).
+//
+// Every failure is ONE TemplateError (code `template`) with a one-line message that starts with
+// the file relative to the project root and, when known, the 1-based line and column, plus a
+// one-line hint: a missing template or include, a syntax error, an undefined variable (named; when
+// the undefined value was passed into a macro as data, at the line where it is written), output
+// that is not JSON (with the output line, column and text), a name that escapes the templates
+// folder. The Nunjucks error is kept as `cause`. See template-diagnostics.ts.
+//
+// File convention for the sample project: `templates/<flow-id>.json.njk` renders a flow,
+// `templates/theme.json.njk` the theme; `templates/partials/*.njk` are fragments for
+// {% include %} and `templates/macros/*.njk` macro libraries for {% import %}.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import nunjucks from 'nunjucks';
+import { TemplateError } from '../errors.ts';
+import {
+  displayPath,
+  notJsonError,
+  templateErrorFromNunjucks,
+  type JsonProblem,
+} from './template-diagnostics.ts';
+
+export interface TemplateRendererOptions {
+  /** Absolute path of the templates folder. */
+  root: string;
+  /** Absolute path of the project, for relative file names in messages. */
+  projectRoot: string;
+}
+
+export interface TemplateRenderer {
+  /** The absolute templates folder. */
+  readonly root: string;
+  /** Renders a template (name relative to `root`) to text. */
+  render(name: string, context: Record<string, unknown>): string;
+  /** Renders a template and parses the output as JSON. */
+  renderJson(name: string, context: Record<string, unknown>): unknown;
+  /** The template's file as shown in messages, e.g. `templates/sign-up-or-in.json.njk`. */
+  fileOf(name: string): string;
+}
+
+export function createTemplateRenderer(options: TemplateRendererOptions): TemplateRenderer {
+  const root = path.resolve(options.root);
+  const projectRoot = path.resolve(options.projectRoot);
+  const folder = `${displayPath(projectRoot, root) || '.'}/`;
+
+  const sources = new Map<string, string>();
+  let escaped = new Map<string, string>();
+  let jsonProblems: JsonProblem[] = [];
+
+  const loader = new ContainedLoader(root, (name, reason) => escaped.set(name, reason), sources);
+  const env = new nunjucks.Environment(loader as unknown as nunjucks.ILoader, {
+    autoescape: false,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  loader.env = env;
+  env.addFilter('json', (value: unknown, indent?: unknown) => {
+    const result = toJsonLiteral(value, typeof indent === 'number' ? indent : undefined);
+    if (result.ok) return result.text;
+    // Returning undefined lets Nunjucks' undefined-output check fail at the exact `{{ }}`,
+    // which carries the position a filter never sees; the problem explains it there.
+    jsonProblems.push(result.problem);
+    return undefined;
+  });
+
+  const fileOf = (name: string): string => {
+    const resolved = resolveTemplateName(root, name);
+    return resolved.ok ? displayPath(projectRoot, resolved.absolute) : `${folder}${name}`;
+  };
+
+  const render = (name: string, context: Record<string, unknown>): string => {
+    if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+      throw new TemplateError(`${fileOf(name)}: the render context must be an object`);
+    }
+    const resolved = resolveTemplateName(root, name);
+    if (!resolved.ok) {
+      const problem = resolved.invalid
+        ? `template name ${JSON.stringify(name)} is invalid: it ${resolved.reason}`
+        : `template "${name}" is outside the templates folder ${folder}: the name ${resolved.reason}`;
+      throw new TemplateError(problem, { hint: `Template names are relative to ${folder} and must stay inside it` });
+    }
+    const file = displayPath(projectRoot, resolved.absolute);
+    if (!isFile(resolved.absolute)) {
+      const known = listTemplates(root);
+      throw new TemplateError(`${file}: template not found`, {
+        hint: `Template names are relative to ${folder}; ${
+          known.length > 0 ? `found: ${known.join(', ')}` : 'the folder has no templates'
+        }`,
+      });
+    }
+
+    escaped = new Map();
+    jsonProblems = [];
+    let output: string;
+    try {
+      output = env.render(resolved.name, context);
+    } catch (error) {
+      throw templateErrorFromNunjucks(error, {
+        root,
+        projectRoot,
+        entry: resolved.absolute,
+        sources,
+        escaped,
+        jsonProblems,
+        context,
+      });
+    }
+    if (typeof output !== 'string') {
+      // Nunjucks returns null when part of a render went asynchronous; never pass that on.
+      throw new TemplateError(`${file}: the template did not render synchronously`, {
+        hint: 'This is a descope-run bug: please report it with the template',
+      });
+    }
+    // A problem that never reached an output (`{% set x = y | json %}`) would otherwise vanish.
+    const problem = jsonProblems[0];
+    if (problem) {
+      throw new TemplateError(
+        `${file}: a value passed to | json ${problem.path === '' ? '' : `(at ${problem.path}) `}${problem.reason}`,
+        { hint: 'Every value passed to | json must be defined; give a fallback with | default(…)' },
+      );
+    }
+    return output;
+  };
+
+  return {
+    root,
+    render,
+    renderJson(name, context) {
+      const output = render(name, context);
+      try {
+        return JSON.parse(output) as unknown;
+      } catch (error) {
+        throw notJsonError(fileOf(name), output, error);
+      }
+    },
+    fileOf,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names and the loader
+
+type ResolvedName =
+  | { ok: true; name: string; absolute: string }
+  | { ok: false; invalid: boolean; reason: string };
+
+/** Resolves a template name against `root`, refusing anything that leaves it. */
+export function resolveTemplateName(root: string, name: string): ResolvedName {
+  if (typeof name !== 'string' || name.trim() === '') return { ok: false, invalid: true, reason: 'is empty' };
+  if (name.includes('\0')) return { ok: false, invalid: true, reason: 'contains a NUL character' };
+  if (path.isAbsolute(name) || path.win32.isAbsolute(name) || name.startsWith('/') || name.startsWith('\\')) {
+    return { ok: false, invalid: false, reason: 'is an absolute path' };
+  }
+  const normalized = path.posix.normalize(name.replace(/\\/g, '/'));
+  if (normalized === '..' || normalized.startsWith('../')) return { ok: false, invalid: false, reason: 'climbs out with ..' };
+  const absolute = path.resolve(root, normalized);
+  if (!isInside(root, absolute)) return { ok: false, invalid: false, reason: 'resolves outside it' };
+  // A symlink inside the folder that points outside it counts as leaving.
+  try {
+    const real = fs.realpathSync(absolute);
+    if (!isInside(fs.realpathSync(root), real)) {
+      return { ok: false, invalid: false, reason: 'is a symlink to a file outside it' };
+    }
+  } catch {
+    // Missing: reported as "not found" by the caller.
+  }
+  return { ok: true, name: normalized, absolute };
+}
+
+function isInside(root: string, target: string): boolean {
+  const relative = path.relative(root, target);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+function isFile(absolute: string): boolean {
+  try {
+    return fs.statSync(absolute).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function listTemplates(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.njk')) found.push(path.relative(root, full).split(path.sep).join('/'));
+    }
+  };
+  walk(root);
+  found.sort();
+  return found.length > 12 ? [...found.slice(0, 12), '…'] : found;
+}
+
+/**
+ * Loads templates from `root` only. A refused name is reported through `onEscape` and loads as
+ * "not found", which Nunjucks turns into an error the diagnostics then explain.
+ */
+class ContainedLoader extends nunjucks.Loader {
+  constructor(
+    private readonly root: string,
+    private readonly onEscape: (name: string, reason: string) => void,
+    private readonly sources: Map<string, string>,
+  ) {
+    super();
+  }
+
+  override isRelative(name: string): boolean {
+    return name.startsWith('./') || name.startsWith('../');
+  }
+
+  /**
+   * Resolves `./x` and `../x` against the including template and keeps the result a name relative
+   * to `root`. Nunjucks passes the includer's absolute path as `from`; its default resolve would
+   * return an absolute path, which this loader (rightly) refuses.
+   */
+  override resolve(from: string, to: string): string {
+    const fromName = path.isAbsolute(from) ? path.relative(this.root, from).split(path.sep).join('/') : from;
+    return path.posix.join(path.posix.dirname(fromName), to);
+  }
+
+  /** Set once the environment exists; used to compile each template as it loads. */
+  env: nunjucks.Environment | undefined;
+
+  getSource(name: string): nunjucks.LoaderSource | null {
+    const resolved = resolveTemplateName(this.root, name);
+    if (!resolved.ok) {
+      this.onEscape(name, resolved.reason);
+      return null;
+    }
+    if (!isFile(resolved.absolute)) return null;
+    const src = fs.readFileSync(resolved.absolute, 'utf8');
+    this.sources.set(resolved.absolute, src);
+    // Compile now, so a syntax error is thrown here, synchronously, naming this file. Left to
+    // Nunjucks, a syntax error in an included template is delivered asynchronously (the render
+    // returns null and the error escapes later), and one in an imported file is blamed on the
+    // importer.
+    if (this.env) new nunjucks.Template(src, this.env, resolved.absolute, true);
+    return { src, path: resolved.absolute, noCache: true };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The json filter
+
+export type JsonLiteralResult = { ok: true; text: string } | { ok: false; problem: JsonProblem };
+
+const UNSAFE_CHARS = /[<>&\u2028\u2029]/g;
+const UNSAFE_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * Emits `value` as a JSON literal. Refuses what JSON.stringify would silently drop or mangle:
+ * undefined (at any depth), functions, symbols, bigints, non-finite numbers, Map/Set, cycles.
+ * Nunjucks SafeStrings (macro output, `| safe`) count as strings.
+ */
+export function toJsonLiteral(value: unknown, indent?: number): JsonLiteralResult {
+  const seen = new Set<object>();
+  const check = (v: unknown, at: string): JsonProblem | undefined => {
+    if (v instanceof nunjucks.runtime.SafeString) return undefined;
+    if (v === undefined) return { path: at, reason: 'is undefined' };
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+    if (typeof v === 'number') return Number.isFinite(v) ? undefined : { path: at, reason: `is ${v}, which JSON cannot hold` };
+    if (typeof v === 'function') return { path: at, reason: 'is a function' };
+    if (typeof v === 'symbol') return { path: at, reason: 'is a symbol' };
+    if (typeof v === 'bigint') return { path: at, reason: 'is a bigint; convert it to a number or string' };
+    if (typeof v !== 'object') return { path: at, reason: `is a ${typeof v}` };
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      return check((v as { toJSON: () => unknown }).toJSON(), at);
+    }
+    if (v instanceof Map || v instanceof Set) {
+      return { path: at, reason: `is a ${v instanceof Map ? 'Map' : 'Set'}; convert it to an object or array` };
+    }
+    if (seen.has(v)) return { path: at, reason: 'refers back to itself (a cycle)' };
+    seen.add(v);
+    try {
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const problem = check(v[i], `${at}[${i}]`);
+          if (problem) return problem;
+        }
+        return undefined;
+      }
+      for (const [key, item] of Object.entries(v)) {
+        const problem = check(item, `${at}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`);
+        if (problem) return problem;
+      }
+      return undefined;
+    } finally {
+      seen.delete(v);
+    }
+  };
+  const problem = check(value, '');
+  if (problem) return { ok: false, problem };
+  const replacer = (_key: string, v: unknown) => (v instanceof nunjucks.runtime.SafeString ? String(v) : v);
+  const text = JSON.stringify(value, replacer, indent) as string;
+  return { ok: true, text: text.replace(UNSAFE_CHARS, (ch) => UNSAFE_ESCAPES[ch] ?? ch) };
+}
