@@ -68,6 +68,32 @@ Exit code: 0 rendered, 1 a problem (nothing is written then).`,
     options: { flow: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } },
     load: () => import('./commands/render.ts'),
   },
+  emulator: {
+    summary: 'run the embedded Descope management API emulator',
+    usage: 'descope-run emulator [--port P] [--state FILE] [--project-id ID] [--management-key KEY] [--rate N/WINDOW] [--latency MS] [--fault-rate X]',
+    details: `Serves Descope's management API on loopback, for the SDK and your own tests. Prints its URL and
+runs until Ctrl-C (SIGINT) or SIGTERM.
+
+      --port P              the port; default 0 (a free one)
+      --host H              the interface; default 127.0.0.1
+      --state FILE          keep the state in FILE (written atomically); default in memory
+      --project-id ID       the project id it answers to; default P2emulator000000000000000000
+      --management-key KEY  the key it accepts; default emulator-management-key
+      --rate N/WINDOW       a request budget, e.g. 100/60s: past it, 429 with Retry-After
+      --latency MS          added latency per request
+      --fault-rate X        a share (0-1) of requests answered 500, 502 or 503`,
+    options: {
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      state: { type: 'string' },
+      'project-id': { type: 'string' },
+      'management-key': { type: 'string' },
+      rate: { type: 'string' },
+      latency: { type: 'string' },
+      'fault-rate': { type: 'string' },
+    },
+    load: () => import('./commands/emulator.ts'),
+  },
 };
 
 function readVersion(): string {
