@@ -45,14 +45,42 @@ export default defineModule<{ customers: string[] }>({
 });
 `,
   );
+  // Two shared modules published as packages: one compiled to JavaScript (node loads it), one
+  // shipping TypeScript source (the loader bundles it).
+  const jsPkg = path.join(project, 'node_modules', '@acme', 'descope-audit');
+  await mkdir(jsPkg, { recursive: true });
+  await writeFile(path.join(jsPkg, 'package.json'), JSON.stringify({ name: '@acme/descope-audit', type: 'module', main: 'index.js' }));
+  await writeFile(
+    path.join(jsPkg, 'index.js'),
+    `import { defineModule, permission, role } from 'descope-run';
+export default defineModule({
+  name: 'audit',
+  build: () => ({ permissions: [permission({ name: 'audit.read' })], roles: [role({ name: 'Auditor', permissions: ['audit.read'] })] }),
+});
+`,
+  );
+  const tsPkg = path.join(project, 'node_modules', '@acme', 'descope-billing');
+  await mkdir(tsPkg, { recursive: true });
+  await writeFile(path.join(tsPkg, 'package.json'), JSON.stringify({ name: '@acme/descope-billing', type: 'module', exports: './index.ts' }));
+  await writeFile(
+    path.join(tsPkg, 'index.ts'),
+    `import { defineModule, permission } from 'descope-run';
+export default defineModule<{ prefix: string }>({
+  name: 'billing',
+  build: ({ prefix }) => ({ permissions: [permission({ name: \`\${prefix}.billing\` })] }),
+});
+`,
+  );
   await writeFile(
     path.join(project, 'descope.config.ts'),
     `import { defineConfig, permission } from 'descope-run';
+import audit from '@acme/descope-audit';
+import billing from '@acme/descope-billing';
 import customers from './shared/tenants/index.ts';
 
 export default defineConfig(({ vars }) => ({
   permissions: [permission({ name: 'read' })],
-  modules: [customers({ customers: vars.customers })],
+  modules: [customers({ customers: vars.customers }), audit(), billing({ prefix: 'acme' })],
 }));
 `,
   );
@@ -66,9 +94,9 @@ export default defineEnvironment({ emulator: true, vars: { customers: ['acme', '
 
 after(() => rm(work, { recursive: true, force: true }));
 
-test('npx descope-run validate works in a project that installed the package', async () => {
+test('npx descope-run validate works in a project that installed the package, with modules from a folder and from packages', async () => {
   const { stdout } = await exec('npx', ['--no-install', 'descope-run', 'validate', '--env', 'local'], { cwd: project, env: cleanEnv() });
-  assert.match(stdout, /descope\.config\.ts is valid for environment "local" \(the embedded emulator\): 2 tenants, 1 role, 1 permission, 0 flows\./);
+  assert.match(stdout, /descope\.config\.ts is valid for environment "local" \(the embedded emulator\): 2 tenants, 2 roles, 3 permissions, 0 flows\./);
   // The loader cleaned up its temporary bundle.
   assert.deepEqual(await readdir(path.join(project, 'node_modules', '.descope-run')), []);
 });
