@@ -58,20 +58,25 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
     if (rendered) flows.push(rendered);
   }
 
+  /** The raw JSON of a flow or theme: its inline `json`, or its template rendered. */
+  function source(
+    declared: Declared<FlowSpec | ThemeSpec>,
+    extra: Record<string, unknown>,
+  ): { template: string | undefined; where: string; raw: () => unknown } {
+    const s = declared.spec;
+    if (s.template === undefined) {
+      return { template: undefined, where: `${declared.source.label}: ${declared.address}.json`, raw: () => s.json };
+    }
+    const template = rel(path.join(declared.source.templatesDir, s.template));
+    const context = { ...(s.vars ?? {}), env: options.env.name, vars: options.env.vars, ...extra };
+    return { template, where: template, raw: () => rendererFor(declared.source.templatesDir).renderJson(s.template!, context) };
+  }
+
   function renderFlow(declared: Declared<FlowSpec>): RenderedFlow | undefined {
     const f = declared.spec;
-    const template = f.template === undefined ? undefined : rel(path.join(declared.source.templatesDir, f.template));
-    const where = template ?? `${declared.source.label}: ${declared.address}.json`;
+    const { template, where, raw: render } = source(declared, { flow: { id: f.id, ...(f.vars ?? {}) } });
     try {
-      const raw =
-        f.template === undefined
-          ? f.json
-          : rendererFor(declared.source.templatesDir).renderJson(f.template, {
-              ...(f.vars ?? {}),
-              env: options.env.name,
-              vars: options.env.vars,
-              flow: { id: f.id, ...(f.vars ?? {}) },
-            });
+      const raw = render();
       const document = applyOverrides(toFlowV1(raw, { flowId: f.id, where }), f);
       const graph = checkFlowGraph(document, { where, declaredFlowIds });
       if (graph.length > 0) {
@@ -89,19 +94,9 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
   if (spec.theme && !options.only) theme = renderTheme(spec.theme);
 
   function renderTheme(declared: Declared<ThemeSpec>): ThemeV1 | undefined {
-    const t = declared.spec;
-    const template = t.template === undefined ? undefined : rel(path.join(declared.source.templatesDir, t.template));
-    const where = template ?? `${declared.source.label}: theme.json`;
+    const { template, where, raw } = source(declared, {});
     try {
-      const raw =
-        t.template === undefined
-          ? t.json
-          : rendererFor(declared.source.templatesDir).renderJson(t.template, {
-              ...(t.vars ?? {}),
-              env: options.env.name,
-              vars: options.env.vars,
-            });
-      return toThemeV1(raw, where);
+      return toThemeV1(raw(), where);
     } catch (error) {
       issues.push(toIssue(error, declared.address, template ?? declared.source.label));
       return undefined;
