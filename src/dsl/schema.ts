@@ -224,19 +224,38 @@ export const passwordPolicySchema = z.strictObject({
   lockAttempts: count.optional(),
 });
 
-const partsShape = {
-  tenants: z.array(tenantSchema).optional(),
-  roles: z.array(roleSchema).optional(),
-  permissions: z.array(permissionSchema).optional(),
-  flows: z.array(flowSchema).optional(),
+/** The schema of each kind of resource, by the config key that lists it. */
+export const resourceSchemas = {
+  tenants: tenantSchema,
+  roles: roleSchema,
+  permissions: permissionSchema,
+  flows: flowSchema,
+} as const;
+
+export type ResourceListKey = keyof typeof resourceSchemas;
+
+// The config and its modules are checked in two steps: first their shape with the resources left
+// unparsed (the shells below), then each resource on its own, so that one bad resource does not
+// hide the problems of the others.
+const unparsedLists = {
+  tenants: z.array(z.unknown()).optional(),
+  roles: z.array(z.unknown()).optional(),
+  permissions: z.array(z.unknown()).optional(),
+  flows: z.array(z.unknown()).optional(),
 };
 
-export const moduleInstanceSchema = z.strictObject({
+const moduleTemplatesDir = z
+  .string()
+  .refine((dir) => dir.startsWith('file:') || dir.startsWith('/'), {
+    error: "must be a file: URL or an absolute path, so it does not depend on the working folder; write new URL('./templates/', import.meta.url)",
+  });
+
+export const moduleShellSchema = z.strictObject({
   kind: z.literal('module'),
   name: nameSchema,
-  templatesDir: z.string().optional(),
+  templatesDir: moduleTemplatesDir.optional(),
   params: z.unknown(),
-  ...partsShape,
+  ...unparsedLists,
 });
 
 export const pruneSchema = z.strictObject({
@@ -246,12 +265,12 @@ export const pruneSchema = z.strictObject({
   flows: z.boolean().optional(),
 });
 
-export const configSchema = z.strictObject({
+export const configShellSchema = z.strictObject({
   kind: z.literal('config'),
-  ...partsShape,
-  modules: z.array(moduleInstanceSchema).optional(),
-  theme: themeSchema.optional(),
-  passwordPolicy: passwordPolicySchema.optional(),
+  ...unparsedLists,
+  modules: z.array(z.unknown()).optional(),
+  theme: z.unknown().optional(),
+  passwordPolicy: z.unknown().optional(),
   templatesDir: z.string().min(1).optional(),
   prune: pruneSchema.optional(),
 });

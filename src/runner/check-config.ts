@@ -3,7 +3,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flowAddress, PASSWORD_POLICY_ADDRESS, permissionAddress, roleAddress, tenantAddress, THEME_ADDRESS } from '../dsl/address.ts';
-import { configSchema } from '../dsl/schema.ts';
+import type { z } from 'zod';
+import {
+  configShellSchema,
+  moduleShellSchema,
+  passwordPolicySchema,
+  resourceSchemas,
+  themeSchema,
+  type ResourceListKey,
+} from '../dsl/schema.ts';
 import type {
   FlowSpec,
   PasswordPolicySpec,
@@ -59,68 +67,112 @@ function templatesFolder(projectRoot: string, configFile: string, dir: string | 
   return path.resolve(projectRoot, path.dirname(configFile), dir);
 }
 
+/** Identity of a resource for duplicate detection: (tenant, name) for roles, so names may hold "/". */
+const IDENTITY: Record<ResourceListKey, (item: Record<string, unknown>) => string> = {
+  tenants: (t) => JSON.stringify(['tenant', t.id]),
+  roles: (r) => JSON.stringify(['role', r.tenant ?? null, r.name]),
+  permissions: (p) => JSON.stringify(['permission', p.name]),
+  flows: (f) => JSON.stringify(['flow', f.id]),
+};
+const ADDRESS: Record<ResourceListKey, (item: never) => string> = {
+  tenants: tenantAddress,
+  roles: roleAddress,
+  permissions: permissionAddress,
+  flows: flowAddress,
+};
+const LISTS = Object.keys(resourceSchemas) as ResourceListKey[];
+
 export function checkConfig(input: CheckInput): CheckResult {
-  const { configFile, projectRoot } = input;
-  const parsed = configSchema.safeParse(input.value, { reportInput: true });
-  if (!parsed.success) {
-    return { spec: undefined, issues: zodIssues(parsed.error, { file: configFile, input: input.value, root: 'config' }) };
-  }
-  const config = parsed.data as unknown as import('../dsl/types.ts').ConfigSpec;
+  const { configFile, projectRoot, value } = input;
   const issues: Issue[] = [];
-  const main: Source = { label: configFile, templatesDir: templatesFolder(projectRoot, configFile, config.templatesDir) };
+  const parse = <T>(schema: z.ZodType<T>, item: unknown, prefix: PropertyKey[]): T | undefined => {
+    const parsed = schema.safeParse(item, { reportInput: true });
+    if (parsed.success) return parsed.data;
+    // Something of the wrong kind (a role among the tenants, a plain object): say only that.
+    const wrongKind = parsed.error.issues.filter((i) => i.path.length === 1 && i.path[0] === 'kind');
+    if (wrongKind.length > 0) parsed.error.issues.splice(0, Infinity, ...wrongKind);
+    issues.push(...zodIssues(parsed.error, { file: configFile, input: value, root: 'config', prefix }));
+    return undefined;
+  };
+
+  const shell = parse(configShellSchema, value, []);
+  if (!shell) return { spec: undefined, issues };
+  const main: Source = { label: configFile, templatesDir: templatesFolder(projectRoot, configFile, shell.templatesDir) };
+  const theme = shell.theme === undefined ? undefined : parse(themeSchema, shell.theme, ['theme']);
+  const passwordPolicy =
+    shell.passwordPolicy === undefined ? undefined : parse(passwordPolicySchema, shell.passwordPolicy, ['passwordPolicy']);
 
   const spec: ProjectSpec = {
     tenants: [],
     roles: [],
     permissions: [],
     flows: [],
-    theme: config.theme ? { address: THEME_ADDRESS, spec: config.theme, source: main } : undefined,
-    passwordPolicy: config.passwordPolicy ? { address: PASSWORD_POLICY_ADDRESS, spec: config.passwordPolicy, source: main } : undefined,
-    prune: config.prune ?? {},
+    theme: theme ? { address: THEME_ADDRESS, spec: theme as ThemeSpec, source: main } : undefined,
+    passwordPolicy: passwordPolicy
+      ? { address: PASSWORD_POLICY_ADDRESS, spec: passwordPolicy as PasswordPolicySpec, source: main }
+      : undefined,
+    prune: shell.prune ?? {},
   };
 
-  const seen = new Map<string, Source>();
-  function add<T>(list: Declared<T>[], address: string, item: T, source: Source): void {
-    const first = seen.get(address);
-    if (first) {
-      issues.push({
-        file: source.label,
-        path: address,
-        message: `is declared twice: in ${first.label} and in ${source.label}`,
-        hint: 'keep one of them, or give one a different id or name',
+  const seen = new Map<string, { source: Source; at: string }>();
+  const invalid: InvalidNames = { tenants: new Set(), roles: new Set(), permissions: new Set(), flows: new Set() };
+  function addParts(parts: Partial<Record<ResourceListKey, unknown[]>>, source: Source, prefix: PropertyKey[]): void {
+    for (const list of LISTS) {
+      (parts[list] ?? []).forEach((item, index) => {
+        const parsed = parse(resourceSchemas[list] as z.ZodType<Record<string, unknown>>, item, [...prefix, list, index]);
+        if (!parsed) {
+          // Its problems are reported; references to it should not be reported again as missing.
+          const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+          const key = list === 'tenants' || list === 'flows' ? raw.id : raw.name;
+          if (typeof key === 'string') invalid[list].add(key);
+          return;
+        }
+        const address = ADDRESS[list](parsed as never);
+        const at = `${list}[${index}]`;
+        const identity = IDENTITY[list](parsed);
+        const first = seen.get(identity);
+        if (first) {
+          issues.push({
+            file: source.label,
+            path: address,
+            message: `is declared twice: at ${first.at} in ${first.source.label} and at ${at} in ${source.label}`,
+            hint: 'keep one of them, or give one a different id or name',
+          });
+          return;
+        }
+        seen.set(identity, { source, at });
+        (spec[list] as Declared<unknown>[]).push({ address, spec: parsed, source });
       });
-      return;
     }
-    seen.set(address, source);
-    list.push({ address, spec: item, source });
   }
 
-  function addParts(parts: import('../dsl/types.ts').ModuleParts, source: Source): void {
-    for (const t of parts.tenants ?? []) add(spec.tenants, tenantAddress(t), t, source);
-    for (const p of parts.permissions ?? []) add(spec.permissions, permissionAddress(p), p, source);
-    for (const r of parts.roles ?? []) add(spec.roles, roleAddress(r), r, source);
-    for (const f of parts.flows ?? []) add(spec.flows, flowAddress(f), f, source);
-  }
-
-  addParts(config, main);
-  (config.modules ?? []).forEach((mod, index) => {
+  addParts(shell, main, []);
+  (shell.modules ?? []).forEach((item, index) => {
+    const mod = parse(moduleShellSchema, item, ['modules', index]);
+    if (!mod) return;
     const source: Source = {
       label: `module "${mod.name}" (modules[${index}])`,
       templatesDir: mod.templatesDir === undefined ? main.templatesDir : templatesFolder(projectRoot, configFile, mod.templatesDir),
     };
-    addParts(mod, source);
+    addParts(mod, source, ['modules', index]);
   });
 
-  issues.push(...checkReferences(spec));
+  issues.push(...checkReferences(spec, invalid));
   return { spec, issues };
 }
 
+/** Ids and names of resources that are declared but failed their schema (already reported). */
+export type InvalidNames = Record<ResourceListKey, Set<string>>;
+
 /** Cross-references: roles, permissions, tenants and domains that must name something declared. */
-export function checkReferences(spec: ProjectSpec): Issue[] {
+export function checkReferences(spec: ProjectSpec, invalid?: InvalidNames): Issue[] {
   const issues: Issue[] = [];
-  const tenantIds = new Set(spec.tenants.map((t) => t.spec.id));
-  const permissionNames = new Set(spec.permissions.map((p) => p.spec.name));
-  const projectRoles = new Set(spec.roles.filter((r) => r.spec.tenant === undefined).map((r) => r.spec.name));
+  const tenantIds = new Set([...spec.tenants.map((t) => t.spec.id), ...(invalid?.tenants ?? [])]);
+  const permissionNames = new Set([...spec.permissions.map((p) => p.spec.name), ...(invalid?.permissions ?? [])]);
+  const projectRoles = new Set([
+    ...spec.roles.filter((r) => r.spec.tenant === undefined).map((r) => r.spec.name),
+    ...(invalid?.roles ?? []),
+  ]);
   const tenantRoles = (tenant: string) =>
     new Set(spec.roles.filter((r) => r.spec.tenant === tenant).map((r) => r.spec.name));
   const issue = (d: Declared<unknown>, tail: readonly PropertyKey[], message: string, hint?: string): void => {

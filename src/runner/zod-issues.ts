@@ -72,8 +72,19 @@ function describeIssue(issue: z.core.$ZodIssue): { message: string; hint?: strin
       // A message set by the schema says more than the generic one.
       if (!issue.message.startsWith('Invalid input')) return { message: issue.message };
       if (issue.input === undefined) return { message: `is required (expected ${issue.expected})` };
+      if (typeof issue.input === 'function' && issue.expected === 'object') {
+        return { message: 'is a function, not a value', hint: 'call it: a module is used as myModule({ ... })' };
+      }
       return { message: `expected ${issue.expected}, got ${describeValue(issue.input)}` };
     case 'invalid_value':
+      if (issue.path.at(-1) === 'kind' && issue.values.length === 1) {
+        const kind = String(issue.values[0]);
+        const builder = kind === 'config' ? 'defineConfig' : kind === 'module' ? 'defineModule' : kind;
+        return {
+          message: `is not a ${kind}`,
+          hint: kind === 'module' ? 'call the module: modules: [myModule({ ... })]' : `build it with ${builder}({ ... })`,
+        };
+      }
       return {
         message:
           issue.values.length === 1
@@ -99,11 +110,15 @@ export interface ZodIssueOptions {
   input?: unknown;
   /** What the root of the value is called when the path is empty. */
   root?: string;
+  /** Where in `input` the parsed value sits, when only a part of it was parsed. */
+  prefix?: readonly PropertyKey[];
 }
 
 export function zodIssues(error: z.ZodError, options: ZodIssueOptions = {}): Issue[] {
   const issues: Issue[] = [];
-  for (const issue of error.issues) {
+  const prefix = options.prefix ?? [];
+  for (const found of error.issues) {
+    const issue = prefix.length === 0 ? found : ({ ...found, path: [...prefix, ...found.path] } as z.core.$ZodIssue);
     // A union that failed in every branch: report the branch that got furthest, not all of them.
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const best = issue.errors.reduce((a, b) => (score(b) < score(a) ? b : a));

@@ -69,17 +69,16 @@ describe('checkConfig', () => {
       roles: [role({ name: 'Lead', tenant: 'a' })],
     }, ['descope.config.ts: tenants/b.defaultRoles[0]: names role "Lead", which is not declared for the project or tenant "b"']],
     ['a duplicate permission', { permissions: [permission({ name: 'p' }), permission({ name: 'p' })] },
-      ['descope.config.ts: permissions/p: is declared twice: in descope.config.ts and in descope.config.ts']],
+      ['descope.config.ts: permissions/p: is declared twice: at permissions[0] in descope.config.ts and at permissions[1] in descope.config.ts']],
     ['an unknown top-level key', { tenant: [] }, ['descope.config.ts: config: unknown property "tenant"']],
     ['a resource of the wrong kind in a list', { tenants: [role({ name: 'x' })] }, [
-      'descope.config.ts: tenants[0].kind: must be "tenant"',
+      'descope.config.ts: tenants[0].kind: is not a tenant',
     ]],
   ];
   for (const [name, config, expected] of invalid) {
     test(`reports ${name}`, () => {
       const issues = check(config);
-      for (const e of expected) assert.ok(issues.some((i) => i.startsWith(e)), `missing: ${e}\ngot:\n${issues.join('\n')}`);
-      assert.equal(issues.length >= expected.length, true);
+      assert.deepEqual(issues, expected);
     });
   }
 
@@ -88,7 +87,7 @@ describe('checkConfig', () => {
     const config = defineConfig({ tenants: [tenant({ id: 'a', name: 'A' })], modules: [mod({ tenant: 'a' }), mod({ tenant: 'a' })] });
     const result = checkConfig({ value: config, configFile: 'descope.config.ts', projectRoot: '/p' });
     assert.deepEqual(result.issues.map(formatIssue), [
-      'module "team" (modules[1]): roles/a/Lead: is declared twice: in module "team" (modules[0]) and in module "team" (modules[1])',
+      'module "team" (modules[1]): roles/a/Lead: is declared twice: at roles[0] in module "team" (modules[0]) and at roles[0] in module "team" (modules[1])',
     ]);
     assert.deepEqual(result.spec?.roles.map((r) => r.address), ['roles/a/Lead']);
   });

@@ -65,12 +65,12 @@ const CASES: Case[] = [
   {
     fixture: 'duplicate-address',
     args: ['validate'],
-    expect: ['descope.config.ts: tenants/acme: is declared twice: in descope.config.ts and in descope.config.ts'],
+    expect: ['descope.config.ts: tenants/acme: is declared twice: at tenants[0] in descope.config.ts and at tenants[1] in descope.config.ts'],
   },
   {
     fixture: 'duplicate-across-modules',
     args: ['validate'],
-    expect: ['roles/Auditor: is declared twice: in descope.config.ts and in module "audit" (modules[0])'],
+    expect: ['roles/Auditor: is declared twice: at roles[0] in descope.config.ts and at roles[0] in module "audit" (modules[0])'],
   },
   {
     fixture: 'references',
@@ -80,6 +80,17 @@ const CASES: Case[] = [
       'roles/nowhere/Local Admin.tenant: is scoped to tenant "nowhere", which is not declared',
       'tenants/acme.defaultRoles[1]: names role "Owner", which is not declared',
       'tenants/globex.selfProvisioningDomains[0]: claims "ACME.com", which tenants/acme claims too',
+      '4 problems found.',
+    ],
+  },
+  {
+    fixture: 'mixed-problems',
+    args: ['validate'],
+    expect: [
+      'descope.config.ts: tenants/acme.enforceSSO: expected boolean, got a string',
+      'descope.config.ts: tenants/globex: is declared twice: at tenants[1] in descope.config.ts and at tenants[2] in descope.config.ts',
+      'descope.config.ts: roles/acme/Reader.permissions[0]: names permission "read", which is not declared',
+      'templates/sign-in.json.njk: flows/sign-in: template not found',
       '4 problems found.',
     ],
   },
