@@ -2,6 +2,7 @@
 // a `kind`; none validates: the runner checks the whole config at once with zod, so that every
 // problem is reported together with its config path.
 import type {
+  ConfigContext,
   ConfigDefinition,
   ConfigFactory,
   ConfigInput,
@@ -62,10 +63,19 @@ export function passwordPolicy(input: PasswordPolicyInput): PasswordPolicySpec {
 }
 
 /**
+ * Keys of R that ConfigInput does not have become `never`: a function's returned object literal
+ * escapes TypeScript's excess-property check, so a misspelled top-level key (`tenant:`) is caught
+ * this way instead.
+ */
+type NoExtraKeys<R> = R & { readonly [K in Exclude<keyof R, keyof ConfigInput>]: never };
+
+/**
  * The default export of descope.config.ts: an object, or a function of `{ env, vars }` (the
  * environment's name and values) that returns one.
  */
-export function defineConfig<V extends Vars = Vars>(config: ConfigInput | ConfigFactory<V>): ConfigDefinition {
+export function defineConfig<V extends Vars = Vars, R extends ConfigInput = ConfigInput>(
+  config: ConfigInput | ((context: ConfigContext<V>) => NoExtraKeys<R>),
+): ConfigDefinition {
   if (typeof config === 'function') {
     return Object.freeze({ kind: 'config-factory', factory: config as ConfigFactory });
   }

@@ -4,7 +4,8 @@ import { z } from 'zod';
 
 /** A host name as a DNS name: two or more labels of letters, digits and inner hyphens. */
 const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
-const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Upper case only: a pasted key (mixed case) must not pass as a variable name and be echoed.
+const ENV_VAR = /^[A-Z_][A-Z0-9_]*$/;
 /** Ids become part of addresses (`tenants/<id>`) and URLs, so no slashes or blanks. */
 const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 
@@ -21,7 +22,11 @@ const idSchema = z
 const nameSchema = z.string().trim().min(1, { error: 'must not be empty' }).max(256);
 
 export const secretRefSchema = z.strictObject(
-  { env: z.string().regex(ENV_VAR, { error: 'must be an environment variable name, e.g. "ACME_OIDC_SECRET"' }) },
+  {
+    env: z.string().regex(ENV_VAR, {
+      error: 'must be the name of an environment variable in capitals, e.g. "ACME_OIDC_SECRET" (never the secret itself)',
+    }),
+  },
   {
     error: (iss) =>
       typeof iss.input === 'string'

@@ -8,7 +8,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
-import { ConfigLoadError } from '../errors.ts';
+import { ConfigLoadError, DescopeRunError } from '../errors.ts';
 
 /** The package's own public entry, so a config's `import 'descope-run'` gets this very copy. */
 function ownEntry(): string {
@@ -26,7 +26,10 @@ const INJECTED = {
 const LOADABLE_BY_NODE = /\.(?:m?js|cjs|json|node)$/;
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 
-function plugin(): Plugin {
+/** Per bundled file, the length of the header put before its first line (to correct columns). */
+type HeaderLengths = Map<string, number>;
+
+function plugin(headers: HeaderLengths): Plugin {
   return {
     name: 'descope-run-config',
     setup(b) {
@@ -43,7 +46,10 @@ function plugin(): Plugin {
           pluginData: 'resolving',
         });
         if (resolved.errors.length > 0) return { errors: resolved.errors };
-        if (LOADABLE_BY_NODE.test(resolved.path) || resolved.external) return { path: args.path, external: true };
+        if (resolved.external) return { path: args.path, external: true };
+        // Import the very file esbuild found: the bundle lives elsewhere, so node must not
+        // resolve the name again from there.
+        if (LOADABLE_BY_NODE.test(resolved.path)) return { path: pathToFileURL(resolved.path).href, external: true };
         return { path: resolved.path };
       });
       // Each source file gets its own location, so `new URL('./templates/', import.meta.url)`
@@ -56,8 +62,10 @@ function plugin(): Plugin {
           `const ${INJECTED.url} = ${JSON.stringify(pathToFileURL(args.path).href)};` +
           `const ${INJECTED.dirname} = ${JSON.stringify(path.dirname(args.path))};` +
           `const ${INJECTED.filename} = ${JSON.stringify(args.path)};`;
-        // The header goes on the first line so that line numbers stay those of the user's file.
-        return { contents: header + source, loader };
+        // The header goes on the first line so that line numbers stay those of the user's file;
+        // columns on line 1 are corrected with its length. A shebang line becomes a comment.
+        headers.set(args.path, header.length);
+        return { contents: header + (source.startsWith('#!') ? `//${source}` : source), loader };
       });
     },
   };
@@ -68,10 +76,17 @@ function relative(projectRoot: string, file: string): string {
   return rel.startsWith('..') ? file : rel;
 }
 
-function formatBuildMessage(projectRoot: string, message: Message): string {
+/** A 1-based column of the user's file, from one of the bundled file. */
+function column(headers: HeaderLengths | undefined, file: string, line: number, col: number): number {
+  const header = line === 1 ? headers?.get(file) ?? 0 : 0;
+  return Math.max(1, col - header);
+}
+
+function formatBuildMessage(projectRoot: string, message: Message, headers: HeaderLengths): string {
   const loc = message.location;
   if (!loc) return message.text;
-  return `${relative(projectRoot, path.resolve(projectRoot, loc.file))}:${loc.line}:${loc.column + 1}: ${message.text}`;
+  const file = path.resolve(projectRoot, loc.file);
+  return `${relative(projectRoot, file)}:${loc.line}:${column(headers, file, loc.line, loc.column + 1)}: ${message.text}`;
 }
 
 function isBuildFailure(error: unknown): error is BuildFailure {
@@ -82,7 +97,7 @@ function isBuildFailure(error: unknown): error is BuildFailure {
  * The first stack frame that lies in one of the user's files (mapped through the inline source
  * map), as `file:line:col` relative to the project.
  */
-export function userFrame(error: unknown, projectRoot: string): string | undefined {
+export function userFrame(error: unknown, projectRoot: string, headers?: HeaderLengths): string | undefined {
   const stack = error instanceof Error ? error.stack ?? '' : '';
   for (const line of stack.split('\n').slice(1)) {
     const match = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
@@ -90,7 +105,7 @@ export function userFrame(error: unknown, projectRoot: string): string | undefin
     const file = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
     if (!file.startsWith(projectRoot + path.sep)) continue;
     if (file.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    return `${relative(projectRoot, file)}:${match[2]}:${match[3]}`;
+    return `${relative(projectRoot, file)}:${match[2]}:${column(headers, file, Number(match[2]), Number(match[3]))}`;
   }
   return undefined;
 }
@@ -105,6 +120,8 @@ export interface LoadedModule {
   exports: Record<string, unknown>;
   /** The files that went into the bundle (absolute), for watch mode and messages. */
   inputs: string[];
+  /** Where in the user's files an error thrown by this module's code was raised (`file:line:col`). */
+  locate(error: unknown): string | undefined;
 }
 
 /** Bundles and imports one of the user's files. */
@@ -112,6 +129,7 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
   const display = relative(projectRoot, file);
   let code: string;
   let inputs: string[];
+  const headers: HeaderLengths = new Map();
   const outDir = path.join(projectRoot, 'node_modules', '.descope-run');
   const outFile = path.join(outDir, `${path.basename(file).replace(/\W+/g, '-')}.${randomBytes(6).toString('hex')}.mjs`);
   try {
@@ -135,13 +153,15 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
         __dirname: INJECTED.dirname,
         __filename: INJECTED.filename,
       },
-      plugins: [plugin()],
+      plugins: [plugin(headers)],
+      // Node's own conditions, so a package resolves to the file node would load.
+      conditions: [],
     });
     code = result.outputFiles[0]!.text;
     inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(projectRoot, input));
   } catch (error) {
     if (isBuildFailure(error) && error.errors.length > 0) {
-      const lines = error.errors.slice(0, 5).map((m) => formatBuildMessage(projectRoot, m));
+      const lines = error.errors.slice(0, 5).map((m) => formatBuildMessage(projectRoot, m, headers));
       throw new ConfigLoadError(lines.join('\n'), {
         hint: `fix the ${lines.length === 1 ? 'error' : 'errors'} above in ${display}`,
         cause: error,
@@ -150,14 +170,30 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
     throw new ConfigLoadError(`${display}: could not be bundled: ${describeThrown(error)}`, { cause: error });
   }
 
-  await mkdir(outDir, { recursive: true });
-  await writeFile(outFile, code, { mode: 0o600 });
+  try {
+    await mkdir(outDir, { recursive: true });
+    await writeFile(outFile, code, { mode: 0o600 });
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new DescopeRunError('io', `${display}: cannot write the compiled config to ${relative(projectRoot, outDir)}/ (${errno})`, {
+      hint: 'descope-run writes a temporary file there so that your imports resolve from your project; make the folder writable',
+      cause: error,
+    });
+  }
   process.setSourceMapsEnabled(true);
+  const locate = (error: unknown) => userFrame(error, projectRoot, headers);
   try {
     const exports = (await import(pathToFileURL(outFile).href)) as Record<string, unknown>;
-    return { exports, inputs };
+    return { exports, inputs, locate };
   } catch (error) {
-    const where = userFrame(error, projectRoot) ?? display;
+    const missing = missingPackage(error);
+    if (missing) {
+      throw new ConfigLoadError(`${display}: imports "${missing}", which is not installed`, {
+        hint: `npm install ${missing}`,
+        cause: error,
+      });
+    }
+    const where = locate(error) ?? display;
     throw new ConfigLoadError(`${where}: ${display} threw while loading: ${describeThrown(error)}`, {
       hint: `fix ${where}`,
       cause: error,
@@ -165,4 +201,10 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
   } finally {
     if (!process.env.DESCOPE_RUN_KEEP_BUNDLE) await rm(outFile, { force: true });
   }
+}
+
+/** The package name of an ERR_MODULE_NOT_FOUND for a bare import, if that is what this is. */
+function missingPackage(error: unknown): string | undefined {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  return /Cannot find package '([^']+)'/.exec((error as Error).message)?.[1];
 }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { environmentSchema } from '../dsl/schema.ts';
 import type { RequestBudget, Vars } from '../dsl/types.ts';
-import { EnvironmentError } from '../errors.ts';
+import { ConfigValidationError, EnvironmentError } from '../errors.ts';
 import { loadUserModule } from './bundle.ts';
 import { zodIssues } from './zod-issues.ts';
 
@@ -32,6 +32,8 @@ export interface ResolvedEnvironment {
   budget: RequestBudget;
   /** For the emulator: its state file, absolute. */
   emulatorStateFile: string | undefined;
+  /** The standard variables that override this environment's file (shown to the user). */
+  overridden: ('DESCOPE_PROJECT_ID' | 'DESCOPE_BASE_URL' | 'DESCOPE_MANAGEMENT_KEY')[];
 }
 
 export interface Credentials {
@@ -95,27 +97,33 @@ export async function loadEnvironment(
   const parsed = environmentSchema.safeParse(isPlainObject(value) && !('kind' in value) ? { ...value, kind: 'environment' } : value, {
     reportInput: true,
   });
-  if (!parsed.success) {
-    const issues = zodIssues(parsed.error, { file: display, root: 'environment' });
-    throw new EnvironmentError(issues.map((i) => `${display}: ${i.path}: ${i.message}`).join('\n'), {
-      hint: issues[0]?.hint ?? `fix ${display}`,
-    });
-  }
+  if (!parsed.success) throw new ConfigValidationError(zodIssues(parsed.error, { file: display, root: 'environment' }));
   const spec = parsed.data;
-  const emulator = spec.emulator !== undefined;
+  // `local` is the emulator unless its file points it at a project.
+  const emulator =
+    spec.emulator !== undefined || (name === LOCAL_ENVIRONMENT && spec.projectId === undefined && spec.baseUrl === undefined);
   if (emulator && (spec.projectId !== undefined || spec.baseUrl !== undefined || spec.managementKey !== undefined)) {
     throw new EnvironmentError(`${display}: an emulator environment takes no projectId, baseUrl or managementKey`, {
       hint: 'remove them, or remove `emulator` to point this environment at a Descope project',
     });
   }
   const stateFile = typeof spec.emulator === 'object' ? spec.emulator.stateFile : undefined;
+  const baseUrlOverride = processEnv.DESCOPE_BASE_URL || undefined;
+  if (!emulator && baseUrlOverride !== undefined && !URL.canParse(baseUrlOverride)) {
+    throw new EnvironmentError(`DESCOPE_BASE_URL: "${baseUrlOverride}" is not a URL`, {
+      hint: 'set it to the API base URL, e.g. https://api.descope.com, or unset it',
+    });
+  }
   return {
     name,
     file: display,
     target: emulator ? 'emulator' : 'remote',
     // The standard variables override the file, except for the emulator, which is not a project.
     projectId: emulator ? undefined : processEnv.DESCOPE_PROJECT_ID || spec.projectId,
-    baseUrl: emulator ? undefined : processEnv.DESCOPE_BASE_URL || spec.baseUrl,
+    baseUrl: emulator ? undefined : baseUrlOverride ?? spec.baseUrl,
+    overridden: emulator
+      ? []
+      : (['DESCOPE_PROJECT_ID', 'DESCOPE_BASE_URL', 'DESCOPE_MANAGEMENT_KEY'] as const).filter((v) => !!processEnv[v]),
     keyVariable: spec.managementKey?.env ?? DEFAULT_KEY_VARIABLE,
     protected: spec.protected ?? false,
     vars: Object.freeze({ ...(spec.vars ?? {}) }),
@@ -136,6 +144,7 @@ function localDefault(projectRoot: string): ResolvedEnvironment {
     vars: Object.freeze({}),
     budget: DEFAULT_BUDGET,
     emulatorStateFile: path.resolve(projectRoot, DEFAULT_EMULATOR_STATE),
+    overridden: [],
   };
 }
 

@@ -1,10 +1,10 @@
 // The config compiler: find descope.config.ts, bundle and import it, evaluate it with the
 // environment, and check it. Template rendering comes after (render-project.ts).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigLoadError, DescopeRunError } from '../errors.ts';
 import type { Issue } from '../errors.ts';
-import { describeThrown, loadUserModule, userFrame } from './bundle.ts';
+import { describeThrown, loadUserModule } from './bundle.ts';
 import { checkConfig, type ProjectSpec } from './check-config.ts';
 import { loadEnvironment, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
 
@@ -14,17 +14,21 @@ export const CONFIG_NAMES = ['descope.config.ts', 'descope.config.mts', 'descope
 export function findConfigFile(cwd: string, flag?: string): string {
   if (flag !== undefined) {
     const file = path.resolve(cwd, flag);
-    if (!existsSync(file) || !statSync(file).isFile()) {
-      throw new DescopeRunError('config_not_found', `${flag}: no such config file`, {
-        hint: 'check the --config path',
+    if (!existsSync(file)) {
+      throw new DescopeRunError('config_not_found', `${flag}: no such config file`, { hint: 'check the --config path' });
+    }
+    if (!statSync(file).isFile()) {
+      throw new DescopeRunError('config_not_found', `${flag}: is a folder, not a config file`, {
+        hint: `pass the file: --config ${path.join(flag, 'descope.config.ts')}`,
       });
     }
-    return file;
+    // The real path: stack traces name real paths, and errors must point into the user's file.
+    return realpathSync(file);
   }
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     for (const name of CONFIG_NAMES) {
       const file = path.join(dir, name);
-      if (existsSync(file)) return file;
+      if (existsSync(file)) return realpathSync(file);
     }
     if (path.dirname(dir) === dir) break;
   }
@@ -59,6 +63,7 @@ function kindOf(value: unknown): string | undefined {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing (undefined)';
   if (Array.isArray(value)) return 'an array';
   const kind = kindOf(value);
   if (kind) return `a ${kind}`;
@@ -73,16 +78,16 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const env = await loadEnvironment(root, selectEnvironmentName(options.env, processEnv), processEnv);
 
   const loaded = await loadUserModule(file, root);
-  const value = await evaluate(loaded.exports.default, { file: configFile, root, env });
+  const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate });
   const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });
   return { root, configFile, env, spec, issues };
 }
 
 async function evaluate(
   exported: unknown,
-  context: { file: string; root: string; env: ResolvedEnvironment },
+  context: { file: string; env: ResolvedEnvironment; locate: (error: unknown) => string | undefined },
 ): Promise<unknown> {
-  const { file, root, env } = context;
+  const { file, env, locate } = context;
   if (exported === undefined) {
     throw new ConfigLoadError(`${file}: has no default export`, {
       hint: 'end the file with `export default defineConfig({ ... })`',
@@ -98,7 +103,7 @@ async function evaluate(
     try {
       value = await factory({ env: env.name, vars: env.vars });
     } catch (error) {
-      const where = userFrame(error, root) ?? file;
+      const where = locate(error) ?? file;
       throw new ConfigLoadError(`${where}: the config threw for environment "${env.name}": ${describeThrown(error)}`, {
         hint: `fix the code at ${where}`,
         cause: error,

@@ -80,6 +80,8 @@ const MISTAKES: [string, string, RegExp][] = [
   ['a misspelled builder property', `tenant({ id: 'a', nmae: 'A' })`, /TS2353: Object literal may only specify known properties, and 'nmae' does not exist in type 'TenantInput'/],
   ['a wrong value type', `tenant({ id: 'a', name: 'A', enforceSSO: 'yes' })`, /TS2322: Type 'string' is not assignable to type 'boolean \| undefined'/],
   ['a literal secret', `tenant({ id: 'a', name: 'A', sso: { type: 'oidc', name: 'n', clientId: 'c', clientSecret: 'hunter2' } })`, /TS2322: Type 'string' is not assignable to type 'SecretRef'/],
+  ['a misspelled top-level key in the function form', `defineConfig(({ env }) => ({ tenant: [], roles: [], prune: { tenants: env === 'dev' } }))`, /TS2345: .*Types of property 'tenant' are incompatible/],
+  ['a misspelled top-level key in the object form', `defineConfig({ tenant: [] })`, /TS2353: .*'tenant' does not exist/],
   ['a flow with both template and json', `flow({ id: 'f', template: 'f.njk', json: {} })`, /TS2345: .*not assignable to parameter of type 'FlowInput'/],
   ['an unknown duration unit', `tenant({ id: 'a', name: 'A', settings: { sessionTokenExpiration: { value: 1, unit: 'years' } } })`, /TS2322: Type '"years"'/],
 ];
@@ -87,7 +89,7 @@ const MISTAKES: [string, string, RegExp][] = [
 for (const [name, code, expected] of MISTAKES) {
   test(`${name} is a type error`, async () => {
     const file = path.join(dir, `mistake-${name.replace(/\W+/g, '-')}.ts`);
-    await writeFile(file, `import { tenant, flow } from 'descope-run';\nexport const x = ${code};\nvoid tenant; void flow;\n`);
+    await writeFile(file, `import { defineConfig, tenant, flow } from 'descope-run';\nexport const x = ${code};\nvoid defineConfig; void tenant; void flow;\n`);
     const text = messages(diagnostics(file));
     assert.match(text, expected);
   });
