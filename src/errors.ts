@@ -89,6 +89,34 @@ export class TemplateError extends DescopeRunError {
   }
 }
 
+export interface ApiErrorOptions extends DescopeRunErrorOptions {
+  /** The resource address the call concerned, e.g. `tenants/acme` (also the message prefix). */
+  address: string;
+  /** HTTP status of the answer; undefined when there was none (connection failure, timeout). */
+  status?: number | undefined;
+  /** Descope's error code, e.g. `E073307`, when the answer carried one. */
+  errorCode?: string | undefined;
+  /** Seconds the service asked us to wait (429 Retry-After), when it said so. */
+  retryAfter?: number | undefined;
+}
+
+/** A Descope management call failed: carries the address, HTTP status, Descope code and Retry-After. */
+export class ApiError extends DescopeRunError {
+  readonly address: string;
+  readonly status: number | undefined;
+  readonly errorCode: string | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(message: string, options: ApiErrorOptions) {
+    super('api', message, options);
+    this.name = 'ApiError';
+    this.address = options.address;
+    this.status = options.status;
+    this.errorCode = options.errorCode;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
 export function formatIssue(issue: Issue): string {
   const where = issue.file ? `${issue.file}: ${issue.path}` : issue.path;
   return `${where}: ${issue.message}`;

@@ -10,6 +10,8 @@ import { loadUserModule } from './bundle.ts';
 import { zodIssues } from './zod-issues.ts';
 
 export const DEFAULT_BUDGET: RequestBudget = Object.freeze({ requests: 100, windowSeconds: 60 });
+/** The embedded emulator has no rate limit; this only keeps a runaway loop in check. */
+export const EMULATOR_BUDGET: RequestBudget = Object.freeze({ requests: 1000, windowSeconds: 1 });
 export const DEFAULT_KEY_VARIABLE = 'DESCOPE_MANAGEMENT_KEY';
 export const LOCAL_ENVIRONMENT = 'local';
 export const DEFAULT_EMULATOR_STATE = '.descope/local/state.json';
@@ -127,7 +129,7 @@ export async function loadEnvironment(
     keyVariable: spec.managementKey?.env ?? DEFAULT_KEY_VARIABLE,
     protected: spec.protected ?? false,
     vars: Object.freeze({ ...(spec.vars ?? {}) }),
-    budget: spec.budget ?? DEFAULT_BUDGET,
+    budget: spec.budget ?? (emulator ? EMULATOR_BUDGET : DEFAULT_BUDGET),
     emulatorStateFile: emulator ? path.resolve(projectRoot, stateFile ?? DEFAULT_EMULATOR_STATE) : undefined,
   };
 }
@@ -142,7 +144,7 @@ function localDefault(projectRoot: string): ResolvedEnvironment {
     keyVariable: DEFAULT_KEY_VARIABLE,
     protected: false,
     vars: Object.freeze({}),
-    budget: DEFAULT_BUDGET,
+    budget: EMULATOR_BUDGET,
     emulatorStateFile: path.resolve(projectRoot, DEFAULT_EMULATOR_STATE),
     overridden: [],
   };

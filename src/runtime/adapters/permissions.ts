@@ -1,0 +1,112 @@
+// Permissions (`permissions/<name>`): read with one `loadAll`; created with `createBatch`; updated
+// with `updateBatch` by id when the API reported ids (it does, beyond the SDK type), else one
+// `update` by name each; deleted with `deleteBatch`.
+
+import type { Permission } from '@descope/node-sdk';
+import type { DescopeApi } from '../api.ts';
+import { normalizePermission, permissionAddress, sameCanonical, type CanonicalPermission } from '../model.ts';
+import { batchAddress, chunks, isDuplicate, isNotFound } from './common.ts';
+
+export interface LivePermissions {
+  /** Keyed by name. */
+  permissions: Record<string, CanonicalPermission>;
+  /** Name → server id, for the permissions the API gave one. */
+  ids: Record<string, string>;
+}
+
+export function permissionFromSdk(permission: Permission): CanonicalPermission {
+  return normalizePermission({ name: permission.name, description: permission.description });
+}
+
+export async function readPermissions(api: DescopeApi): Promise<LivePermissions> {
+  const records = (await api.call('permissions', (m) => m.permission.loadAll())) ?? [];
+  const out: LivePermissions = { permissions: {}, ids: {} };
+  for (const record of records) {
+    out.permissions[record.name] = permissionFromSdk(record);
+    const id = (record as Permission & { id?: unknown }).id;
+    if (typeof id === 'string' && id !== '') out.ids[record.name] = id;
+  }
+  return out;
+}
+
+/** Creates in batches; a retried batch that answers "already exists" is verified by reading back. */
+export async function createPermissions(api: DescopeApi, permissions: readonly CanonicalPermission[]): Promise<void> {
+  for (const batch of chunks(permissions)) {
+    await api.call(
+      batchAddress('permissions', batch.map((permission) => permissionAddress(permission.name))),
+      (m) =>
+        m.permission.createBatch(
+          batch.map((permission) => ({ name: permission.name, description: permission.description, systemDefault: false })),
+        ),
+      {
+        recover: async (error) => {
+          if (!isDuplicate(error)) return undefined;
+          const live = await readPermissions(api);
+          const landed = batch.every((permission) => {
+            const found = live.permissions[permission.name];
+            return found !== undefined && sameCanonical(found, permission);
+          });
+          return landed ? { value: undefined } : undefined;
+        },
+      },
+    );
+  }
+}
+
+export interface PermissionUpdate {
+  /** The live permission's current name. */
+  name: string;
+  /** Its server id, when known. */
+  id?: string | undefined;
+  /** The full record to write (a different name renames it; roles follow). */
+  permission: CanonicalPermission;
+}
+
+export async function updatePermissions(api: DescopeApi, updates: readonly PermissionUpdate[]): Promise<void> {
+  const withIds = updates.filter((update) => update.id);
+  const byName = updates.filter((update) => !update.id);
+  for (const batch of chunks(withIds)) {
+    await api.call(batchAddress('permissions', batch.map((update) => permissionAddress(update.permission.name))), (m) =>
+      m.permission.updateBatch(
+        batch.map((update) => ({
+          id: update.id as string,
+          newName: update.permission.name,
+          description: update.permission.description,
+        })),
+      ),
+    );
+  }
+  await Promise.all(
+    byName.map((update) =>
+      api.call(
+        permissionAddress(update.name),
+        (m) => m.permission.update(update.name, update.permission.name, update.permission.description),
+        {
+          // A rename whose answer was lost: the retry no longer finds the old name.
+          recover: async (error) => {
+            if (!isNotFound(error)) return undefined;
+            const found = (await readPermissions(api)).permissions[update.permission.name];
+            return found && sameCanonical(found, update.permission) ? { value: undefined } : undefined;
+          },
+        },
+      ),
+    ),
+  );
+}
+
+/** Deletes by name, in batches (unknown names are skipped by the API, so a retry is harmless). */
+export async function deletePermissions(api: DescopeApi, names: readonly string[]): Promise<void> {
+  for (const batch of chunks(names)) {
+    await api.call(batchAddress('permissions', batch.map(permissionAddress)), (m) => m.permission.deleteBatch([...batch]));
+  }
+}
+
+export const permissionsAdapter = {
+  kind: 'permissions',
+  address: permissionAddress,
+  readAll: readPermissions,
+  create: createPermissions,
+  update: updatePermissions,
+  delete: deletePermissions,
+  fromSdk: permissionFromSdk,
+} as const;
