@@ -164,15 +164,6 @@ const templateName = z
     error: 'must be a path inside the templates folder (no "..", not absolute)',
   });
 
-const flowCommon = {
-  kind: z.literal('flow'),
-  id: idSchema,
-  name: nameSchema.optional(),
-  description: z.string().optional(),
-  disabled: z.boolean().optional(),
-  protect: z.boolean().optional(),
-};
-
 function exactlyOneSource(what: string) {
   return (value: { template?: unknown; json?: unknown; vars?: unknown }, ctx: z.core.$RefinementCtx) => {
     const hasTemplate = value.template !== undefined;

@@ -118,8 +118,6 @@ export function describeThrown(error: unknown): string {
 export interface LoadedModule {
   /** The module's exports. */
   exports: Record<string, unknown>;
-  /** The files that went into the bundle (absolute), for watch mode and messages. */
-  inputs: string[];
   /** Where in the user's files an error thrown by this module's code was raised (`file:line:col`). */
   locate(error: unknown): string | undefined;
 }
@@ -128,7 +126,6 @@ export interface LoadedModule {
 export async function loadUserModule(file: string, projectRoot: string): Promise<LoadedModule> {
   const display = relative(projectRoot, file);
   let code: string;
-  let inputs: string[];
   const headers: HeaderLengths = new Map();
   const outDir = path.join(projectRoot, 'node_modules', '.descope-run');
   const outFile = path.join(outDir, `${path.basename(file).replace(/\W+/g, '-')}.${randomBytes(6).toString('hex')}.mjs`);
@@ -144,7 +141,6 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
       target: 'node20',
       sourcemap: 'inline',
       sourcesContent: false,
-      metafile: true,
       logLevel: 'silent',
       define: {
         'import.meta.url': INJECTED.url,
@@ -158,7 +154,6 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
       conditions: [],
     });
     code = result.outputFiles[0]!.text;
-    inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(projectRoot, input));
   } catch (error) {
     if (isBuildFailure(error) && error.errors.length > 0) {
       const lines = error.errors.slice(0, 5).map((m) => formatBuildMessage(projectRoot, m, headers));
@@ -184,7 +179,7 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
   const locate = (error: unknown) => userFrame(error, projectRoot, headers);
   try {
     const exports = (await import(pathToFileURL(outFile).href)) as Record<string, unknown>;
-    return { exports, inputs, locate };
+    return { exports, locate };
   } catch (error) {
     const missing = missingPackage(error);
     if (missing) {

@@ -144,7 +144,7 @@ const FORMATS_HINT =
 // Reading
 
 export function toFlowV1(doc: unknown, options: ToFlowV1Options): FlowV1 {
-  const { flowId, where } = options;
+  const { where } = options;
   if (!isObject(doc)) {
     throw new TemplateError(`${where}: not a flow document: expected a JSON object, got ${kindOf(doc)}`, {
       hint: FORMATS_HINT,
