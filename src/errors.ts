@@ -136,3 +136,27 @@ export function isDescopeRunError(value: unknown): value is DescopeRunError {
       'hint' in value)
   );
 }
+
+/** The plan cannot be made or carried out as asked: a protected resource, a bad target, a bad plan file. */
+export class PlanError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('plan', message, options);
+    this.name = 'PlanError';
+  }
+}
+
+/** A saved plan no longer matches the live project it was computed from. */
+export class StalePlanError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('stale_plan', message, options);
+    this.name = 'StalePlanError';
+  }
+}
+
+/** The user declined, or confirmation was needed where nobody can give it. */
+export class UserAbortError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('user_abort', message, options);
+    this.name = 'UserAbortError';
+  }
+}

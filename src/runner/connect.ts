@@ -6,6 +6,8 @@ import { resolveCredentials, type ResolvedEnvironment } from './environment.ts';
 
 export interface Connection {
   api: DescopeApi;
+  /** The project the API talks to (the emulator's own id for an emulator environment). */
+  projectId: string;
   /** For messages: `project P2…` or `the embedded emulator (.descope/local/state.json)`. */
   description: string;
   /** Stops the scheduler and, for the emulator, the server (its state is saved on every write). */
@@ -25,7 +27,7 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
   if (env.target === 'remote') {
     const credentials = resolveCredentials(env, options.processEnv);
     const api = createDescopeApi({ ...credentials, budget: env.budget, ...onWait });
-    return { api, description: `project ${credentials.projectId}`, close: async () => api.close() };
+    return { api, projectId: credentials.projectId, description: `project ${credentials.projectId}`, close: async () => api.close() };
   }
   const { startEmulator } = await import('../emulator/index.ts');
   const emulator = await startEmulator({ port: 0, ...(env.emulatorStateFile ? { stateFile: env.emulatorStateFile } : {}) });
@@ -41,6 +43,7 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
     : 'in memory';
   return {
     api,
+    projectId: emulator.projectId,
     description: `the embedded emulator (${state})`,
     close: async () => {
       api.close();

@@ -26,6 +26,8 @@ export interface ResolvedEnvironment {
   /** `emulator`: the embedded emulator; `remote`: a Descope project reached over HTTPS. */
   target: 'emulator' | 'remote';
   projectId: string | undefined;
+  /** The project id the environment file itself names (before DESCOPE_PROJECT_ID), for the wrong-environment guard. */
+  declaredProjectId: string | undefined;
   baseUrl: string | undefined;
   /** The environment variable the management key is read from (never the key itself). */
   keyVariable: string;
@@ -122,6 +124,7 @@ export async function loadEnvironment(
     target: emulator ? 'emulator' : 'remote',
     // The standard variables override the file, except for the emulator, which is not a project.
     projectId: emulator ? undefined : processEnv.DESCOPE_PROJECT_ID || spec.projectId,
+    declaredProjectId: emulator ? undefined : spec.projectId,
     baseUrl: emulator ? undefined : baseUrlOverride ?? spec.baseUrl,
     overridden: emulator
       ? []
@@ -140,6 +143,7 @@ function localDefault(projectRoot: string): ResolvedEnvironment {
     file: undefined,
     target: 'emulator',
     projectId: undefined,
+    declaredProjectId: undefined,
     baseUrl: undefined,
     keyVariable: DEFAULT_KEY_VARIABLE,
     protected: false,
@@ -163,6 +167,17 @@ export function resolveCredentials(env: ResolvedEnvironment, processEnv: NodeJS.
     throw new EnvironmentError(`${where}: no project id for environment "${env.name}"`, {
       hint: 'set projectId in the environment file, or the DESCOPE_PROJECT_ID variable',
     });
+  }
+  // The wrong-environment guard: credentials for one project must never be used on another's
+  // environment. The file says which project this environment is; DESCOPE_PROJECT_ID says which
+  // project the credentials in the shell are for.
+  if (env.declaredProjectId && env.projectId !== env.declaredProjectId) {
+    throw new EnvironmentError(
+      `${where}: environment "${env.name}" is project ${env.declaredProjectId}, but DESCOPE_PROJECT_ID is ${env.projectId}: the credentials in this shell are for another project`,
+      {
+        hint: `unset DESCOPE_PROJECT_ID (and the key that goes with it), or pick the environment of project ${env.projectId}; nothing was sent`,
+      },
+    );
   }
   const key = processEnv.DESCOPE_MANAGEMENT_KEY || processEnv[env.keyVariable];
   if (!key) {

@@ -39,10 +39,11 @@ describe('environments', () => {
     assert.match(r.stdout, /valid for environment "local" \(the embedded emulator\)/);
   });
 
-  test('the standard variables override the file, are shown, and a bad DESCOPE_BASE_URL is refused', async () => {
+  test('the standard variables fill in the file, are shown, never retarget a named project, and a bad DESCOPE_BASE_URL is refused', async () => {
     const dir = await project('overrides', {
       'descope.config.ts': CONFIG,
-      'environments/staging.ts': `import { defineEnvironment } from 'descope-run';\nexport default defineEnvironment({ projectId: 'P2fromFile000000000000000000', managementKey: { env: 'STAGING_KEY' } });\n`,
+      'environments/staging.ts': `import { defineEnvironment } from 'descope-run';\nexport default defineEnvironment({ managementKey: { env: 'STAGING_KEY' } });\n`,
+      'environments/prod.ts': `import { defineEnvironment } from 'descope-run';\nexport default defineEnvironment({ projectId: 'P2fromFile000000000000000000', managementKey: { env: 'PROD_KEY' } });\n`,
     });
     const r = await runCli(['validate', '--env', 'staging'], {
       cwd: dir,
@@ -51,6 +52,14 @@ describe('environments', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /project P2fromShell00000000000000000, with DESCOPE_PROJECT_ID, DESCOPE_MANAGEMENT_KEY from the shell/);
     assert.doesNotMatch(r.stdout + r.stderr, /K2-canary-key-value/);
+    // The wrong-environment guard: a file that names its project is never retargeted by the shell.
+    const wrong = await runCli(['validate', '--env', 'prod'], {
+      cwd: dir,
+      env: { DESCOPE_PROJECT_ID: 'P2fromShell00000000000000000', DESCOPE_MANAGEMENT_KEY: 'K2-canary-key-value' },
+    });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /environment "prod" is project P2fromFile000000000000000000, but DESCOPE_PROJECT_ID is P2fromShell00000000000000000/);
+    assert.doesNotMatch(wrong.stdout + wrong.stderr, /K2-canary-key-value/);
     const bad = await runCli(['validate', '--env', 'staging'], { cwd: dir, env: { DESCOPE_BASE_URL: 'not a url', STAGING_KEY: 'k' } });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /error: DESCOPE_BASE_URL: "not a url" is not a URL/);
