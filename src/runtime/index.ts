@@ -27,4 +27,4 @@ export * from './adapters/permissions.ts';
 export * from './adapters/flows.ts';
 export * from './adapters/theme.ts';
 export * from './adapters/password-policy.ts';
-export { isDuplicate, isNotFound } from './adapters/common.ts';
+export { isDuplicate, isNotFound, MAX_BATCH } from './adapters/common.ts';

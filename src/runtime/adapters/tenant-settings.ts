@@ -76,12 +76,24 @@ export async function readTenantSettings(api: DescopeApi, tenantId: string): Pro
   return tenantSettingsFromSdk(await readRaw(api, tenantId));
 }
 
-/** Writes the full canonical record (the caller merges desired over live); reads first, see above. */
-export async function writeTenantSettings(api: DescopeApi, tenantId: string, settings: CanonicalTenantSettings): Promise<void> {
+/**
+ * Writes the settings: the given fields over the current ones (read first, see above), so a partial
+ * record (a new tenant's managed fields) keeps Descope's values for the rest.
+ */
+export async function writeTenantSettings(
+  api: DescopeApi,
+  tenantId: string,
+  settings: Partial<CanonicalTenantSettings>,
+): Promise<void> {
   const base = await readRaw(api, tenantId);
+  const merged: CanonicalTenantSettings = { ...tenantSettingsFromSdk(base), ...stripUndefined(settings) };
   await api.call(tenantSettingsAddress(tenantId), (m) =>
-    m.tenant.configureSettings(tenantId, tenantSettingsToSdk(settings, base)),
+    m.tenant.configureSettings(tenantId, tenantSettingsToSdk(merged, base)),
   );
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
 }
 
 export const tenantSettingsAdapter = {
