@@ -1,0 +1,154 @@
+// The desired side of the plan: the checked config and its rendered documents, normalised into the
+// canonical model (the same normalisers the runtime uses on live records), each record with the
+// list of fields the config actually sets. Only those fields are managed: a field the config leaves
+// out is whatever it is live, and never shows as a change. Pure.
+import type { PruneOptions, TenantSso } from '../../dsl/types.ts';
+import {
+  normalizeFlow,
+  normalizePasswordPolicy,
+  normalizePermission,
+  normalizeRole,
+  normalizeSso,
+  normalizeTenant,
+  normalizeTenantSettings,
+  normalizeTheme,
+  roleAddress,
+  type CanonicalFlow,
+  type CanonicalPasswordPolicy,
+  type CanonicalPermission,
+  type CanonicalRole,
+  type CanonicalSso,
+  type CanonicalTenant,
+  type CanonicalTenantSettings,
+  type CanonicalTheme,
+  type FlowDocument,
+  type LiveScope,
+} from '../../runtime/index.ts';
+import type { ProjectSpec } from '../check-config.ts';
+import { flowDependencies } from '../flow-format.ts';
+import type { RenderedProject } from '../render-project.ts';
+
+/** A desired record: the normalised value (defaults filled in, used on create) and the managed fields. */
+export interface Desired<T> {
+  value: T;
+  /** Top-level fields the config sets; the others are left as they are live. */
+  managed: (keyof T & string)[];
+  protect: boolean;
+}
+
+export interface DesiredRole extends Desired<CanonicalRole> {
+  /** The live address it had before a rename (`renamedFrom`). */
+  renamedFrom?: string;
+}
+
+export interface DesiredProject {
+  tenants: Record<string, Desired<CanonicalTenant>>;
+  tenantSettings: Record<string, Desired<Partial<CanonicalTenantSettings>>>;
+  tenantSso: Record<string, Desired<CanonicalSso>>;
+  /** Keyed by address. */
+  roles: Record<string, DesiredRole>;
+  /** Keyed by name. */
+  permissions: Record<string, Desired<CanonicalPermission>>;
+  /** Keyed by id. */
+  flows: Record<string, Desired<CanonicalFlow> & { dependsOn: string[] }>;
+  theme?: Desired<CanonicalTheme>;
+  passwordPolicy?: Desired<Partial<CanonicalPasswordPolicy>>;
+  prune: PruneOptions;
+}
+
+function setKeys<T extends object>(input: object, allowed: readonly (keyof T & string)[]): (keyof T & string)[] {
+  return allowed.filter((key) => (input as Record<string, unknown>)[key] !== undefined);
+}
+
+const TENANT_FIELDS = [
+  'name',
+  'selfProvisioningDomains',
+  'customAttributes',
+  'enforceSSO',
+  'disabled',
+  'parent',
+  'defaultRoles',
+] as const satisfies readonly (keyof CanonicalTenant)[];
+
+const ROLE_FIELDS = ['description', 'permissions', 'default'] as const satisfies readonly (keyof CanonicalRole)[];
+
+/** Every DSL SSO field has the same name in the canonical model. */
+function ssoManaged(sso: TenantSso): (keyof CanonicalSso & string)[] {
+  return Object.keys(sso).filter(
+    (key) => key !== 'clientSecret' && (sso as unknown as Record<string, unknown>)[key] !== undefined,
+  ) as (keyof CanonicalSso & string)[];
+}
+
+export function computeDesiredProject(spec: ProjectSpec, rendered: Pick<RenderedProject, 'flows' | 'theme'>): DesiredProject {
+  const out: DesiredProject = {
+    tenants: {},
+    tenantSettings: {},
+    tenantSso: {},
+    roles: {},
+    permissions: {},
+    flows: {},
+    prune: spec.prune,
+  };
+  for (const { spec: t } of spec.tenants) {
+    const protect = t.protect === true;
+    out.tenants[t.id] = { value: normalizeTenant(t), managed: ['name', ...setKeys<CanonicalTenant>(t, TENANT_FIELDS.slice(1))], protect };
+    if (t.settings) {
+      const value = normalizeTenantSettings(t.settings);
+      out.tenantSettings[t.id] = { value, managed: Object.keys(value) as (keyof CanonicalTenantSettings)[], protect };
+    }
+    if (t.sso) out.tenantSso[t.id] = { value: normalizeSso(t.sso), managed: ssoManaged(t.sso), protect };
+  }
+  for (const { spec: p } of spec.permissions) {
+    out.permissions[p.name] = {
+      value: normalizePermission(p),
+      managed: p.description === undefined ? [] : ['description'],
+      protect: p.protect === true,
+    };
+  }
+  for (const { spec: r, address } of spec.roles) {
+    out.roles[address] = {
+      value: normalizeRole(r),
+      managed: setKeys<CanonicalRole>(r, ROLE_FIELDS),
+      protect: r.protect === true,
+      ...(r.renamedFrom !== undefined ? { renamedFrom: roleAddress({ name: r.renamedFrom, tenant: r.tenant }) } : {}),
+    };
+  }
+  const protectedFlows = new Set(spec.flows.filter((f) => f.spec.protect === true).map((f) => f.spec.id));
+  for (const flow of rendered.flows) {
+    const value = normalizeFlow(flow.document as unknown as FlowDocument);
+    out.flows[flow.id] = {
+      value,
+      managed: Object.keys(value) as (keyof CanonicalFlow & string)[],
+      protect: protectedFlows.has(flow.id),
+      dependsOn: flowDependencies(flow.document).filter((id) => id !== flow.id),
+    };
+  }
+  if (rendered.theme) {
+    const value = normalizeTheme(rendered.theme as { cssTemplate?: unknown; [key: string]: unknown });
+    out.theme = { value, managed: Object.keys(value), protect: false };
+  }
+  if (spec.passwordPolicy) {
+    const value = normalizePasswordPolicy(spec.passwordPolicy.spec);
+    out.passwordPolicy = { value, managed: Object.keys(value) as (keyof CanonicalPasswordPolicy)[], protect: false };
+  }
+  return out;
+}
+
+/**
+ * What to read live for this desired project: every list call (so unmanaged resources are seen),
+ * the theme and password policy only when the config sets them, and per-item reads for the declared
+ * tenants with settings or SSO and the declared flows.
+ */
+export function computeScope(desired: DesiredProject): LiveScope {
+  return {
+    tenants: true,
+    roles: true,
+    permissions: true,
+    flows: true,
+    theme: desired.theme !== undefined,
+    passwordPolicy: desired.passwordPolicy !== undefined,
+    tenantSettings: Object.keys(desired.tenantSettings).sort(),
+    tenantSso: Object.keys(desired.tenantSso).sort(),
+    flowExports: Object.keys(desired.flows).sort(),
+  };
+}
