@@ -68,6 +68,64 @@ Exit code: 0 rendered, 1 a problem (nothing is written then).`,
     options: { flow: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } },
     load: () => import('./commands/render.ts'),
   },
+  diff: {
+    summary: 'show what apply would change in the live project',
+    usage: 'descope-run diff [--env NAME] [--json] [--out PLAN] [--exit-code] [--allow-delete] [--target ADDRESS]...',
+    details: `Reads the live project, compares it with the config (rendered for the environment) and prints the
+plan: one block per address with each changed field, then a summary line. Fields the config does
+not set are not managed and never show as changes. Writes nothing to Descope.
+
+      --json          print the plan as JSON
+      --out PLAN      save the plan to PLAN (mode 0600), for "apply --plan PLAN"
+      --exit-code     exit 2 when there are changes (0: none, 1: an error)
+      --allow-delete  include the deletes that prune asks for (as "apply --allow-delete" would)
+      --target ADDR   only this address and what it needs (repeatable), e.g. tenants/acme
+
+Exit code: 0 (with --exit-code: 0 no changes, 2 changes), 1 an error.`,
+    options: {
+      json: { type: 'boolean' },
+      out: { type: 'string', short: 'o' },
+      'exit-code': { type: 'boolean' },
+      'allow-delete': { type: 'boolean' },
+      target: { type: 'string', multiple: true },
+    },
+    load: () => import('./commands/diff.ts'),
+  },
+  apply: {
+    summary: 'change the live project to match the config',
+    usage: 'descope-run apply [--env NAME] [--yes] [--plan PLAN] [--allow-delete] [--target ADDRESS]...',
+    details: `Computes the plan (or reads a saved one), prints it, asks for confirmation on a terminal, then
+makes exactly those changes, paced to the environment's rate limit. Every apply is recorded in
+.descope/audit/<env>.jsonl.
+
+  -y, --yes           do not ask (required when not on a terminal)
+      --plan PLAN     apply exactly this saved plan ("diff --out PLAN"); refused if the live
+                      project changed since it was made
+      --allow-delete  carry out the deletes that the config's prune option asks for
+      --target ADDR   only this address and what it needs (repeatable), e.g. tenants/acme
+
+Exit code: 0 applied (or nothing to do), 1 an error or a change that failed.`,
+    options: {
+      yes: { type: 'boolean', short: 'y' },
+      plan: { type: 'string' },
+      'allow-delete': { type: 'boolean' },
+      target: { type: 'string', multiple: true },
+    },
+    load: () => import('./commands/apply.ts'),
+  },
+  audit: {
+    summary: 'show the record of applies',
+    usage: 'descope-run audit [--env NAME] [--since DATE] [--json]',
+    details: `Reads .descope/audit/<env>.jsonl (every environment when --env is not given) and prints one row
+per apply: when, who, the git commit, the environment, the changes and how it ended.
+
+      --since DATE    only records at or after DATE (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)
+      --json          print the records as a JSON array
+
+Exit code: 0, or 1 when the log cannot be read.`,
+    options: { since: { type: 'string' }, json: { type: 'boolean' } },
+    load: () => import('./commands/audit.ts'),
+  },
   emulator: {
     summary: 'run the embedded Descope management API emulator',
     usage: 'descope-run emulator [--port P] [--state FILE] [--project-id ID] [--management-key KEY] [--rate N/WINDOW] [--latency MS] [--fault-rate X]',

@@ -1,0 +1,35 @@
+// descope-run diff: read the live project, compare it with the config, print (or save) the plan.
+// Writes nothing to Descope.
+import type { CommandRun } from '../cli.ts';
+import { openSession, planSession } from '../live-plan.ts';
+import { writePlanFile } from '../plan-file.ts';
+import { formatPlan } from '../plan/format.ts';
+
+export const run: CommandRun = async (ctx) => {
+  const { output, values } = ctx;
+  const session = await openSession(ctx);
+  try {
+    const { plan } = await planSession(session, {
+      allowDelete: values['allow-delete'] === true,
+      targets: (values.target as string[] | undefined) ?? [],
+      now: new Date().toISOString(),
+    });
+    const out = typeof values.out === 'string' ? values.out : undefined;
+    if (out) writePlanFile(out, plan);
+    if (values.json === true) {
+      output.out(JSON.stringify(plan, null, 2));
+    } else {
+      output.out(output.c.dim(`Environment "${plan.environment}": ${session.connection.description}.`));
+      output.out('');
+      for (const line of formatPlan(plan, output.c)) output.out(line);
+      if (out) {
+        output.out('');
+        output.out(`Saved the plan to ${out}. Apply exactly it with: descope-run apply --env ${plan.environment} --plan ${out}`);
+      }
+    }
+    // Held deletes are pending changes too: the live project differs from what the config asks.
+    return values['exit-code'] === true && plan.changes.length + plan.held.length > 0 ? 2 : 0;
+  } finally {
+    await session.close();
+  }
+};
