@@ -161,7 +161,12 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     const address = tenantSsoAddress(id);
     const have = startsEmpty(id) ? null : state.tenantSso?.[id] ?? null;
     if (have === null) {
-      changes.push({ kind: 'tenantSso', address, tenant: id, action: 'create', fields: createdFields(want), after: want.value, dependsOn: [] });
+      const fields = createdFields(want);
+      if (want.value.type === 'oidc' && want.value.clientSecret) {
+        fields.push({ field: 'clientSecret', after: want.value.clientSecret });
+        fields.sort((a, b) => (a.field < b.field ? -1 : 1));
+      }
+      changes.push({ kind: 'tenantSso', address, tenant: id, action: 'create', fields, after: want.value, dependsOn: [] });
       continue;
     }
     if (have.type !== want.value.type) {

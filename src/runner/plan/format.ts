@@ -2,6 +2,7 @@
 // ~ update, ± replace, - delete), its changed fields before → after, then what is held back, what is
 // left alone, and a summary line. Pure: returns lines; the caller prints them. Colour comes in as
 // a `paint` (kleur on a terminal, identity otherwise), so the golden files are plain text.
+import { structuredPatch } from 'diff';
 import { dependenciesOf, type Action, type Change, type FieldChange, type Plan } from './types.ts';
 
 export interface Paint {
@@ -32,12 +33,48 @@ function isSecretRef(value: unknown): value is { env: string } {
   );
 }
 
+/** JSON on one line, with a space after each comma and colon (strings are JSON-escaped). */
+function inline(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .map(([key, item]) => `${JSON.stringify(key)}: ${inline(item)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(value) ?? String(value);
+}
+
 /** A value as the plan text shows it: JSON, a secret as its variable, long values cut. */
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(not set)';
   if (isSecretRef(value)) return `(secret from $${value.env})`;
-  const text = JSON.stringify(value) ?? String(value);
+  const text = inline(value);
   return text.length > VALUE_WIDTH ? `${text.slice(0, VALUE_WIDTH - 1)}… (${text.length} characters)` : text;
+}
+
+/** Whether a value is too long to show inline (an update then shows a unified diff of it). */
+function isLong(value: unknown): boolean {
+  return value !== undefined && !isSecretRef(value) && inline(value).length > VALUE_WIDTH;
+}
+
+/** A unified diff of two values' pretty JSON, without the file header. */
+function valueDiff(before: unknown, after: unknown): string[] {
+  const text = (value: unknown) => (value === undefined ? '' : `${JSON.stringify(value, null, 2)}\n`);
+  const patch = structuredPatch('live', 'config', text(before), text(after), undefined, undefined, { context: 2 });
+  const lines: string[] = [];
+  for (const hunk of patch.hunks) {
+    lines.push(`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines);
+  }
+  return lines;
+}
+
+function paintDiffLine(line: string, paint: Paint): string {
+  if (line.startsWith('+++') || line.startsWith('---')) return paint.bold(line);
+  if (line.startsWith('+')) return paint.green(line);
+  if (line.startsWith('-')) return paint.red(line);
+  if (line.startsWith('@@')) return paint.dim(line);
+  return line;
 }
 
 function colourFor(action: Action, paint: Paint): (text: string) => string {
@@ -57,10 +94,13 @@ function fieldLines(change: Change, paint: Paint): string[] {
   const fields: FieldChange[] = change.fields;
   if (fields.length === 0) return [];
   const width = Math.max(...fields.map((f) => f.field.length));
-  return fields.map((f) => {
+  return fields.flatMap((f) => {
     const name = `${f.field}:`.padEnd(width + 1);
-    if (change.action === 'create') return `      ${name} ${formatValue(f.after)}`;
-    return `      ${name} ${paint.red(formatValue(f.before))} → ${paint.green(formatValue(f.after))}`;
+    if (change.action === 'create') return [`      ${name} ${formatValue(f.after)}`];
+    if (isLong(f.before) || isLong(f.after)) {
+      return [`      ${name} changed:`, ...valueDiff(f.before, f.after).map((line) => `        ${paintDiffLine(line, paint)}`)];
+    }
+    return [`      ${name} ${paint.red(formatValue(f.before))} → ${paint.green(formatValue(f.after))}`];
   });
 }
 
@@ -84,9 +124,7 @@ function flowLines(change: Change, paint: Paint): string[] {
   const otherFields = d.otherChanged.filter((key) => !change.fields.some((f) => f.field === key));
   if (otherFields.length > 0) lines.push(`      also: ${otherFields.join(', ')}`);
   for (const line of d.unifiedDiff.split('\n')) {
-    if (line === '') continue;
-    const painted = line.startsWith('+++') || line.startsWith('---') ? paint.bold(line) : line.startsWith('+') ? paint.green(line) : line.startsWith('-') ? paint.red(line) : line.startsWith('@@') ? paint.dim(line) : line;
-    lines.push(`      ${painted}`);
+    if (line !== '') lines.push(`      ${paintDiffLine(line, paint)}`);
   }
   return lines;
 }
