@@ -15,8 +15,9 @@ test('validate --env local passes on the sample and prints what the README shows
   assert.equal(result.stdout.trim(), shown);
 });
 
-test('the README set-up block is exactly npm install + validate --env local', () => {
-  assert.match(README, /## Set up\n\n```sh\nnpm install\nnpx descope-run validate --env local\n```/);
+test('the README set-up block is exactly npm install + the main job on the embedded emulator', () => {
+  assert.match(README, /## Set up\n\n```sh\nnpm install\nnpx descope-run apply --env local --yes\n```/);
+  assert.match(README, /```sh\nnpx descope-run diff --env local\n```\n\n```\nNo changes\. The live project matches the config\.\n```/);
   assert.match(README, /```sh\nnpm test\n```/);
 });
 
