@@ -16,7 +16,8 @@ export const DEFAULT_KEY_VARIABLE = 'DESCOPE_MANAGEMENT_KEY';
 export const LOCAL_ENVIRONMENT = 'local';
 export const DEFAULT_EMULATOR_STATE = '.descope/local/state.json';
 
-const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** What an environment name may be (it becomes a file name under environments/ and .descope/). */
+export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const ENV_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
 export interface ResolvedEnvironment {

@@ -115,7 +115,9 @@ export const run: CommandRun = async (ctx) => {
         outcome = 'stale';
         throw new StalePlanError(
           `${planFile}: the live project changed since the plan was made (${saved.createdAt}); nothing was applied`,
-          { hint: `run "descope-run diff --env ${env.name} --out ${planFile}" again, review it, and apply the new plan` },
+          {
+            hint: `a plan applies once, to the project as it was; run "descope-run diff --env ${env.name} --out ${planFile}" again, review it, and apply the new plan`,
+          },
         );
       }
     } else {
