@@ -74,7 +74,7 @@ function merge<T extends object>(live: T, desired: Desired<T> | Desired<Partial<
 /** The fields a create sets: every managed one (with its value). */
 function createdFields(desired: { value: object; managed: readonly string[] }): FieldChange[] {
   return [...desired.managed]
-    .sort()
+    .sort((a, b) => (a === 'name' ? -1 : b === 'name' ? 1 : a < b ? -1 : a > b ? 1 : 0))
     .filter((field) => (desired.value as Record<string, unknown>)[field] !== undefined)
     .map((field) => ({ field, after: (desired.value as Record<string, unknown>)[field] }));
 }
@@ -87,8 +87,8 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   const unmanaged: UnmanagedResource[] = [];
   const prune = desired.prune;
 
-  const leftAlone = (address: string, kind: Kind, prunable: boolean): void => {
-    unmanaged.push({ address, kind, prunable });
+  const leftAlone = (address: string, kind: Kind): void => {
+    unmanaged.push({ address, kind });
   };
 
   // --- Tenants (the record; settings and SSO are their own addresses) ---------------------------
@@ -118,7 +118,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
         kind: 'tenant',
         address,
         action: 'replace',
-        reason: 'parent is set at creation only: the tenant is deleted and created again (its members, SSO, settings and tenant roles are lost)',
+        reason: 'parent is set at creation only, so the tenant is deleted and created again; its members, SSO, settings and tenant roles are lost',
         fields,
         before: have,
         after,
@@ -137,7 +137,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     const address = tenantAddress(id);
     if (prune.tenants) {
       changes.push({ kind: 'tenant', address, action: 'delete', fields: [], before: state.tenants![id]!, dependsOn: [] });
-    } else leftAlone(address, 'tenant', false);
+    } else leftAlone(address, 'tenant');
   }
 
   // --- Tenant settings ------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
       const fields = createdFields(want);
       if (want.value.type === 'oidc' && want.value.clientSecret) {
         fields.push({ field: 'clientSecret', after: want.value.clientSecret });
-        fields.sort((a, b) => (a.field < b.field ? -1 : 1));
+        fields.sort((a, b) => (a.field === 'name' ? -1 : b.field === 'name' ? 1 : a.field < b.field ? -1 : 1));
       }
       changes.push({ kind: 'tenantSso', address, tenant: id, action: 'create', fields, after: want.value, dependsOn: [] });
       continue;
@@ -205,7 +205,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     if (prune.permissions) {
       const id = handles.permissionIds[name];
       changes.push({ kind: 'permission', address, action: 'delete', fields: [], before: state.permissions![name]!, ...(id ? { id } : {}), dependsOn: [] });
-    } else leftAlone(address, 'permission', false);
+    } else leftAlone(address, 'permission');
   }
 
   // --- Roles ---------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     if (prune.roles && inScope) {
       const id = handles.roleIds[address];
       changes.push({ kind: 'role', address, action: 'delete', fields: [], before: role, ...(id ? { id } : {}), dependsOn: [] });
-    } else leftAlone(address, 'role', false);
+    } else leftAlone(address, 'role');
   }
 
   // --- Password policy and theme -------------------------------------------------------------------
@@ -311,13 +311,12 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     const summary = state.flowSummaries![id]!;
     if (prune.flows) {
       changes.push({ kind: 'flow', address, action: 'delete', fields: [], before: { id, name: summary.name }, dependsOn: [] });
-    } else leftAlone(address, 'flow', false);
+    } else leftAlone(address, 'flow');
   }
 
   addDependencies(changes, desired);
   const ordered = orderChanges(changes);
   const selected = options.targets && options.targets.length > 0 ? selectTargets(ordered, options.targets, desired, state) : ordered;
-  const targeted = new Set(selected.map((c) => c.address));
   const kept = selected.filter((c) => allowDelete || (c.action !== 'delete' && c.action !== 'replace'));
   const held = selected.filter((c) => !allowDelete && (c.action === 'delete' || c.action === 'replace'));
   // A change that needs a held one cannot run either: hold it too.
@@ -334,7 +333,8 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   }
   const finalChanges = kept.filter((c) => !heldAddresses.has(c.address));
   const finalHeld = [...held, ...kept.filter((c) => heldAddresses.has(c.address) && c.action !== 'delete' && c.action !== 'replace')];
-  const shownUnmanaged = (options.targets?.length ?? 0) > 0 ? unmanaged.filter((u) => targeted.has(u.address)) : unmanaged;
+  const targets = options.targets ?? [];
+  const shownUnmanaged = targets.length > 0 ? unmanaged.filter((u) => targets.some((t) => matchesTarget(u.address, t))) : unmanaged;
 
   const count = (action: Change['action']) => finalChanges.filter((c) => c.action === action).length;
   const liveFingerprint = fingerprint({ state: live.state, handles: live.handles });

@@ -7,6 +7,27 @@ import type { FlowChangeSummary } from './types.ts';
 
 type Json = Record<string, unknown>;
 
+/** Flow-level keys the plan shows as fields of their own (before → after), not in the diff. */
+export const FIELD_KEYS: ReadonlySet<string> = new Set(['flow.name', 'flow.description', 'flow.disabled']);
+
+function inDiffCount(otherChanged: readonly string[]): number {
+  return otherChanged.filter((key) => !FIELD_KEYS.has(key)).length;
+}
+
+function emptySummary(
+  tasks: { added: string[]; removed: string[]; changed: string[] },
+  screens: { added: string[]; removed: string[]; changed: string[] },
+): Omit<FlowChangeSummary, 'otherChanged' | 'unifiedDiff'> {
+  return {
+    tasksAdded: tasks.added,
+    tasksRemoved: tasks.removed,
+    tasksChanged: tasks.changed,
+    screensAdded: screens.added,
+    screensRemoved: screens.removed,
+    screensChanged: screens.changed,
+  };
+}
+
 function tasksOf(flow: CanonicalFlow | undefined): Json {
   const dsl = flow?.flow.dsl as { tasks?: Json } | undefined;
   return dsl && typeof dsl === 'object' && dsl.tasks && typeof dsl.tasks === 'object' ? dsl.tasks : {};
@@ -68,10 +89,15 @@ export function computeFlowChange(before: CanonicalFlow | undefined, after: Cano
     };
   }
   const changedTasks = [...tasks.added, ...tasks.removed, ...tasks.changed];
+  if (changedTasks.length === 0 && inDiffCount(otherChanged) === 0 && screens.added.length + screens.removed.length + screens.changed.length === 0) {
+    return { ...emptySummary(tasks, screens), otherChanged, unifiedDiff: '' };
+  }
   const changedScreens = [...screens.added, ...screens.removed, ...screens.changed];
+  // The flow's name, description and disabled flag are shown as fields; the diff has the rest.
+  const inDiff = otherChanged.filter((key) => !FIELD_KEYS.has(key));
   const part = (flow: CanonicalFlow): Json => {
     const out: Json = {};
-    if (otherChanged.length > 0) out['flow'] = pick(othersOf(flow), otherChanged);
+    Object.assign(out, pick(othersOf(flow), inDiff));
     if (changedTasks.length > 0) out['tasks'] = pick(tasksOf(flow), changedTasks);
     if (changedScreens.length > 0) out['screens'] = pick(screensOf(flow), changedScreens);
     return out;

@@ -17,6 +17,10 @@ export interface Paint {
 const identity = (text: string): string => text;
 export const PLAIN: Paint = { green: identity, yellow: identity, red: identity, magenta: identity, dim: identity, bold: identity };
 
+function plural(n: number, one: string): string {
+  return `${n} ${n === 1 ? one : `${one}s`}`;
+}
+
 export const SYMBOLS: Record<Action, string> = { create: '+', update: '~', replace: '±', delete: '-' };
 
 /** How many unmanaged addresses the text lists before "and N more". */
@@ -58,10 +62,39 @@ function isLong(value: unknown): boolean {
   return value !== undefined && !isSecretRef(value) && inline(value).length > VALUE_WIDTH;
 }
 
+type Leaf = [path: string, value: unknown];
+
+/** The leaves of a nested object as `a.b.c` paths (arrays and scalars are leaves). */
+function leaves(value: unknown, prefix: string, out: Leaf[] = []): Leaf[] {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) {
+    for (const key of Object.keys(value).sort()) leaves((value as Record<string, unknown>)[key], `${prefix}.${key}`, out);
+  } else out.push([prefix, value]);
+  return out;
+}
+
+/** Most leaf changes shown one per line; past it, a long value is shown as a unified diff. */
+export const LEAF_LINES = 12;
+
+/** A long object's changed leaves (`cssTemplate.light.colors.primary.main: "#111" → "#222"`), when few. */
+function leafChanges(field: string, before: unknown, after: unknown): FieldChange[] | undefined {
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(before) || !isObject(after)) return undefined;
+  const was = new Map(leaves(before, field));
+  const now = new Map(leaves(after, field));
+  const out: FieldChange[] = [];
+  for (const path of [...new Set([...was.keys(), ...now.keys()])].sort()) {
+    const b = was.get(path);
+    const a = now.get(path);
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    out.push({ field: path, ...(b === undefined ? {} : { before: b }), ...(a === undefined ? {} : { after: a }) });
+  }
+  return out.length <= LEAF_LINES ? out : undefined;
+}
+
 /** A unified diff of two values' pretty JSON, without the file header. */
 function valueDiff(before: unknown, after: unknown): string[] {
   const text = (value: unknown) => (value === undefined ? '' : `${JSON.stringify(value, null, 2)}\n`);
-  const patch = structuredPatch('live', 'config', text(before), text(after), undefined, undefined, { context: 2 });
+  const patch = structuredPatch('live', 'config', text(before), text(after), undefined, undefined, { context: 4 });
   const lines: string[] = [];
   for (const hunk of patch.hunks) {
     lines.push(`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines);
@@ -94,13 +127,20 @@ function fieldLines(change: Change, paint: Paint): string[] {
   const fields: FieldChange[] = change.fields;
   if (fields.length === 0) return [];
   const width = Math.max(...fields.map((f) => f.field.length));
+  const line = (f: FieldChange, pad: number) =>
+    `      ${`${f.field}:`.padEnd(pad + 1)} ${paint.red(formatValue(f.before))} → ${paint.green(formatValue(f.after))}`;
   return fields.flatMap((f) => {
     const name = `${f.field}:`.padEnd(width + 1);
     if (change.action === 'create') return [`      ${name} ${formatValue(f.after)}`];
     if (isLong(f.before) || isLong(f.after)) {
-      return [`      ${name} changed:`, ...valueDiff(f.before, f.after).map((line) => `        ${paintDiffLine(line, paint)}`)];
+      const leafs = leafChanges(f.field, f.before, f.after);
+      if (leafs) {
+        const pad = Math.max(...leafs.map((l) => l.field.length));
+        return leafs.map((l) => line(l, pad));
+      }
+      return [`      ${f.field} (unified diff):`, ...valueDiff(f.before, f.after).map((d) => `        ${paintDiffLine(d, paint)}`)];
     }
-    return [`      ${name} ${paint.red(formatValue(f.before))} → ${paint.green(formatValue(f.after))}`];
+    return [line(f, width)];
   });
 }
 
@@ -114,7 +154,7 @@ function flowLines(change: Change, paint: Paint): string[] {
   if (change.kind !== 'flow' || !change.flowDiff) return [];
   const d = change.flowDiff;
   if (change.action === 'create') {
-    return [`      ${d.tasksAdded.length} tasks, ${d.screensAdded.length} screens`];
+    return [`      ${plural(d.tasksAdded.length, 'task')}, ${plural(d.screensAdded.length, 'screen')}`];
   }
   const tasks = [ids('added', d.tasksAdded), ids('removed', d.tasksRemoved), ids('changed', d.tasksChanged)].filter(Boolean);
   const screens = [ids('added', d.screensAdded), ids('removed', d.screensRemoved), ids('changed', d.screensChanged)].filter(Boolean);
@@ -132,11 +172,9 @@ function flowLines(change: Change, paint: Paint): string[] {
 /** One block: the symbol and address, a note, the fields, the flow summary. */
 export function formatChange(change: Change, paint: Paint = PLAIN): string[] {
   const colour = colourFor(change.action, paint);
-  const notes: string[] = [];
-  if (change.kind === 'role' && change.renamedFrom) notes.push(`renamed from ${change.renamedFrom}`);
-  if (change.action === 'replace' && change.reason) notes.push(`replace: ${change.reason}`);
-  const note = notes.length > 0 ? paint.dim(`  (${notes.join('; ')})`) : '';
-  return [`  ${colour(`${SYMBOLS[change.action]} ${change.address}`)}${note}`, ...fieldLines(change, paint), ...flowLines(change, paint)];
+  const note = change.kind === 'role' && change.renamedFrom ? paint.dim(`  (renamed from ${change.renamedFrom})`) : '';
+  const reason = change.action === 'replace' && change.reason ? [`      ${paint.magenta(`replace: ${change.reason}`)}`] : [];
+  return [`  ${colour(`${SYMBOLS[change.action]} ${change.address}`)}${note}`, ...reason, ...fieldLines(change, paint), ...flowLines(change, paint)];
 }
 
 /** "3 to create, 2 to update, 0 to delete, 4 unmanaged" (replace only when there is one). */
@@ -153,9 +191,15 @@ export function formatPlan(plan: Plan, paint: Paint = PLAIN): string[] {
     lines.push(...formatChange(change, paint), '');
   }
   if (plan.held.length > 0) {
-    lines.push(paint.bold('Held back: these need --allow-delete (they delete live resources):'));
+    lines.push(paint.bold('Held back until you add --allow-delete:'));
+    const heldAddresses = new Set(plan.held.map((c) => c.address));
     for (const change of plan.held) {
-      const why = change.action === 'delete' ? 'not in the config; prune is on for this kind' : change.action === 'replace' ? 'replace' : `needs ${dependenciesOf(change).join(', ')}`;
+      const why =
+        change.action === 'delete'
+          ? `not in the config, and the config prunes ${change.address.split('/')[0]}`
+          : change.action === 'replace'
+            ? 'replace: deletes the live one first'
+            : `needs ${dependenciesOf(change).filter((a) => heldAddresses.has(a)).join(', ')}, held back`;
       lines.push(`  ${colourFor(change.action, paint)(`${SYMBOLS[change.action]} ${change.address}`)}${paint.dim(`  (${why})`)}`);
     }
     lines.push('');
@@ -164,12 +208,14 @@ export function formatPlan(plan: Plan, paint: Paint = PLAIN): string[] {
     const shown = plan.unmanaged.slice(0, UNMANAGED_SHOWN).map((u) => u.address);
     const more = plan.unmanaged.length - shown.length;
     lines.push(paint.bold(`Unmanaged: ${plan.unmanaged.length} live ${plan.unmanaged.length === 1 ? 'resource is' : 'resources are'} not in the config and left alone:`));
-    lines.push(`  ${shown.join(', ')}${more > 0 ? `, and ${more} more (--json lists them all)` : ''}`);
+    lines.push(...wrap(shown, 96).map((row) => `  ${row}`));
+    if (more > 0) lines.push(`  and ${more} more (--json lists them all)`);
     lines.push('');
   }
   if (plan.changes.length === 0) {
-    const head = plan.held.length > 0 ? paint.yellow('No changes without --allow-delete.') : paint.green('No changes.');
-    lines.push(head + (plan.unmanaged.length > 0 || plan.held.length > 0 ? ` ${formatSummary(plan)}.` : ' The live project matches the config.'));
+    if (plan.held.length > 0) lines.push(`${paint.yellow('No changes without --allow-delete.')} ${formatSummary(plan)}.`);
+    else if (plan.unmanaged.length > 0) lines.push(`${paint.green('No changes.')} The config's resources match the live project; ${plan.unmanaged.length} unmanaged.`);
+    else lines.push(`${paint.green('No changes.')} The live project matches the config.`);
   } else {
     lines.push(`${paint.bold('Plan:')} ${formatSummary(plan)}.`);
   }
@@ -177,4 +223,19 @@ export function formatPlan(plan: Plan, paint: Paint = PLAIN): string[] {
     lines.push(paint.yellow(`${plan.held.length} held back: run with --allow-delete to include ${plan.held.length === 1 ? 'it' : 'them'}.`));
   }
   return lines;
+}
+
+/** Comma-separated items in rows of at most `width` characters. */
+function wrap(items: readonly string[], width: number): string[] {
+  const rows: string[] = [];
+  let row = '';
+  for (const item of items) {
+    const next = row === '' ? item : `${row}, ${item}`;
+    if (next.length > width && row !== '') {
+      rows.push(`${row},`);
+      row = item;
+    } else row = next;
+  }
+  if (row !== '') rows.push(row);
+  return rows;
 }

@@ -153,8 +153,6 @@ export type Change =
 export interface UnmanagedResource {
   address: string;
   kind: Kind;
-  /** True when the config prunes this kind: it would be deleted with --allow-delete. */
-  prunable: boolean;
 }
 
 export interface PlanSummary {
