@@ -93,8 +93,10 @@ export const run: CommandRun = async (ctx) => {
   let outcome: AuditOutcome = 'failed';
   let exitStatus = 1;
   let currentFingerprint = '';
+  let failure: string | undefined;
   try {
     if (saved) {
+      outcome = 'refused';
       if (saved.environment !== env.name || saved.projectId !== session.connection.projectId) {
         throw new PlanError(
           `${planFile}: the plan is for environment "${saved.environment}" (project ${saved.projectId}), not "${env.name}" (project ${session.connection.projectId})`,
@@ -106,6 +108,7 @@ export const run: CommandRun = async (ctx) => {
           hint: 'review its deletes with "descope-run diff", then add --allow-delete',
         });
       }
+      outcome = 'failed';
       status.show('reading the live project…');
       const live = await readLive(session, saved.scope);
       status.clear();
@@ -191,8 +194,11 @@ export const run: CommandRun = async (ctx) => {
     output.out(c.red(`Apply finished with failures: ${done} done, ${failed.length} failed, ${skipped.length} not attempted (${seconds} s).`));
     for (const result of [...failed, ...skipped]) {
       const error = result.error;
-      const code = error && (error.status !== undefined || error.code) ? ` (${[error.status, error.code].filter((x) => x !== undefined).join(' ')})` : '';
-      output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${SYMBOLS[result.action]} ${result.address}: ${error?.message ?? 'failed'}${code}`);
+      // The message starts with the address and names the status and code; show each once.
+      const message = (error?.message ?? 'failed').replace(new RegExp(`^${escapeRegExp(result.address)}: `), '');
+      const parts = error ? [error.status, error.code].filter((x) => x !== undefined).map(String) : [];
+      const code = parts.length > 0 && !parts.every((p) => message.includes(p)) ? ` (${parts.join(' ')})` : '';
+      output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${SYMBOLS[result.action]} ${result.address}: ${message}${code}`);
       if (error?.hint) output.out(c.dim(`      hint: ${error.hint}`));
     }
     output.out('');
@@ -202,11 +208,14 @@ export const run: CommandRun = async (ctx) => {
     return 1;
   } catch (error) {
     exitStatus = 1;
+    if (isDescopeRunError(error)) failure = error.message;
     throw error;
   } finally {
     status.clear();
     await session.close();
-    if (plan) {
+    // Every apply that reached the project is recorded, also one that failed before it had a plan.
+    {
+      const fingerprintOf = plan?.fingerprint ?? saved?.fingerprint ?? '';
       const record: AuditRecord = {
         version: 1,
         time,
@@ -217,10 +226,11 @@ export const run: CommandRun = async (ctx) => {
         ...gitOf(root),
         environment: env.name,
         projectId: session.connection.projectId,
-        planFingerprint: plan.fingerprint,
-        liveFingerprint: currentFingerprint || plan.liveFingerprint,
+        planFingerprint: fingerprintOf,
+        liveFingerprint: currentFingerprint || plan?.liveFingerprint || '',
         outcome,
-        changes: auditChanges(plan, results),
+        changes: plan ? auditChanges(plan, results) : [],
+        ...(failure ? { error: failure } : {}),
         durationMs: Date.now() - started,
         exitStatus,
       };
@@ -233,6 +243,10 @@ export const run: CommandRun = async (ctx) => {
     }
   }
 };
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 function gitOf(root: string): { git?: NonNullable<AuditRecord['git']> } {
   const git = readGitInfo(root);
