@@ -281,7 +281,9 @@ class ContainedLoader extends nunjucks.Loader {
     // returns null and the error escapes later), and one in an imported file is blamed on the
     // importer.
     if (this.env) new nunjucks.Template(src, this.env, resolved.absolute, true);
-    return { src, path: resolved.absolute, noCache: true };
+    // Cached by Nunjucks for the life of this renderer (one command): 50 flows from one template
+    // compile it once, not 50 times (bench/plan-scale: renders 415-1,120 ms → 37-90 ms).
+    return { src, path: resolved.absolute, noCache: false };
   }
 }
 

@@ -403,7 +403,7 @@ describe('includes and macros', () => {
     });
   });
 
-  test('the same renderer renders several templates, each time reading the files afresh', async () => {
+  test('a renderer compiles each file once (one command); a new renderer reads the files afresh', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'descope-run-templates-'));
     try {
       await mkdir(path.join(dir, 'templates'));
@@ -411,8 +411,11 @@ describe('includes and macros', () => {
       const renderer = createTemplateRenderer({ root: path.join(dir, 'templates'), projectRoot: dir });
       await writeFile(file, '{{ a | json }}');
       assert.equal(renderer.render('v.njk', { a: 1 }), '1');
+      assert.equal(renderer.render('v.njk', { a: 2 }), '2');
       await writeFile(file, '{{ b | json }}');
-      assert.equal(renderer.render('v.njk', { b: 2 }), '2');
+      assert.equal(renderer.render('v.njk', { a: 3 }), '3', 'the compiled template is reused within one renderer');
+      const fresh = createTemplateRenderer({ root: path.join(dir, 'templates'), projectRoot: dir });
+      assert.equal(fresh.render('v.njk', { b: 2 }), '2');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
