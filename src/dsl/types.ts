@@ -19,7 +19,10 @@ export type CustomAttributeValue = string | number | boolean | readonly string[]
 
 /** Per-tenant session settings (Descope's tenant settings). Only the fields you set are managed. */
 export interface TenantSettings {
-  /** Whether these tenant-level session settings override the project's (Descope: `enabled`). Default: true. */
+  /**
+   * Whether these tenant-level session settings override the project's (Descope: `enabled`).
+   * Default: true when you set a token lifetime or the inactivity timeout; otherwise unmanaged.
+   */
   readonly sessionSettingsEnabled?: boolean;
   readonly sessionTokenExpiration?: Duration;
   readonly refreshTokenExpiration?: Duration;

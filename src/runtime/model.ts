@@ -376,8 +376,15 @@ export function normalizeTenant(tenant: TenantLike): CanonicalTenant {
 export function normalizeTenantSettings(settings: TenantSettings): Partial<CanonicalTenantSettings> {
   const duration = (value: Duration | undefined): Duration | undefined =>
     value === undefined ? undefined : { value: value.value, unit: value.unit };
+  // A config that sets a lifetime or inactivity wants it in force: `enabled` defaults to true then
+  // (else the tenant keeps following the project's settings and the values do nothing).
+  const setsSession =
+    settings.sessionTokenExpiration !== undefined ||
+    settings.refreshTokenExpiration !== undefined ||
+    settings.stepupTokenExpiration !== undefined ||
+    (settings.inactivityTimeout !== undefined && settings.inactivityTimeout !== false);
   return compact({
-    sessionSettingsEnabled: settings.sessionSettingsEnabled,
+    sessionSettingsEnabled: settings.sessionSettingsEnabled ?? (setsSession ? true : undefined),
     sessionTokenExpiration: duration(settings.sessionTokenExpiration),
     refreshTokenExpiration: duration(settings.refreshTokenExpiration),
     stepupTokenExpiration: duration(settings.stepupTokenExpiration),

@@ -215,7 +215,7 @@ describe('computePlan: every kind and action', () => {
       name: 'tenantSettings: a new tenant → create with the managed fields only',
       desired: { tenants: [tenant({ ...acme, settings: { sessionTokenExpiration: { value: 5, unit: 'minutes' }, jitProvisioning: false } })] },
       live: {},
-      expect: { changes: ['create tenants/acme: name', 'create tenants/acme/settings: jitProvisioning, sessionTokenExpiration'] },
+      expect: { changes: ['create tenants/acme: name', 'create tenants/acme/settings: jitProvisioning, sessionSettingsEnabled, sessionTokenExpiration'] },
     },
     {
       name: 'tenantSettings: update',
@@ -460,6 +460,7 @@ describe('computePlan: fields the config does not set are not managed', () => {
     assert.deepEqual(change.kind === 'tenantSettings' && change.after, {
       ...DEFAULT_SETTINGS,
       jitProvisioning: false,
+      sessionSettingsEnabled: true,
       sessionTokenExpiration: { value: 20, unit: 'minutes' },
     });
   });

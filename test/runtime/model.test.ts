@@ -94,7 +94,13 @@ describe('runtime model: normalisers', () => {
       inactivityTimeout: false,
       jitProvisioning: false,
     });
+    // A lifetime set means the tenant's settings must be in force: `enabled` defaults to true.
     assert.deepEqual(normalizeTenantSettings({ sessionTokenExpiration: { value: 5, unit: 'minutes' } }), {
+      sessionSettingsEnabled: true,
+      sessionTokenExpiration: { value: 5, unit: 'minutes' },
+    });
+    assert.deepEqual(normalizeTenantSettings({ sessionSettingsEnabled: false, sessionTokenExpiration: { value: 5, unit: 'minutes' } }), {
+      sessionSettingsEnabled: false,
       sessionTokenExpiration: { value: 5, unit: 'minutes' },
     });
   });
