@@ -14,6 +14,7 @@ import {
   deletePermissions,
   deleteRoles,
   deleteTenant,
+  deleteTenantSso,
   importFlow,
   MAX_BATCH,
   setTenantDefaultRoles,
@@ -79,6 +80,7 @@ type Op =
   | 'tenant.defaultRoles'
   | 'tenantSettings.write'
   | 'tenantSso.write'
+  | 'tenantSso.delete'
   | 'passwordPolicy.write'
   | 'theme.write'
   | 'flow.import'
@@ -153,7 +155,7 @@ function stepsOf(change: Change): Step[] {
     case 'tenantSettings':
       return [main('tenantSettings.write')];
     case 'tenantSso':
-      return [main('tenantSso.write')];
+      return [main(change.action === 'delete' ? 'tenantSso.delete' : 'tenantSso.write')];
     case 'passwordPolicy':
       return [main('passwordPolicy.write')];
     case 'theme':
@@ -192,7 +194,7 @@ function toChangeError(error: unknown): ChangeError {
 export function requiredSecrets(plan: Pick<Plan, 'changes'>): { address: string; env: string }[] {
   const out: { address: string; env: string }[] = [];
   for (const change of plan.changes) {
-    if (change.kind !== 'tenantSso' || change.after.type !== 'oidc') continue;
+    if (change.kind !== 'tenantSso' || !change.after || change.after.type !== 'oidc') continue;
     const secret = change.after.clientSecret;
     if (secret && 'env' in secret) out.push({ address: change.address, env: secret.env });
   }
@@ -357,6 +359,7 @@ async function runOne(api: DescopeApi, step: Step, hooks: ApplyHooks): Promise<v
     case 'tenantSettings':
       return writeTenantSettings(api, c.tenant, c.after);
     case 'tenantSso': {
+      if (!c.after) return deleteTenantSso(api, c.tenant);
       const clientSecret = oidcSecret(c.address, c.after, hooks.resolveSecret);
       return writeTenantSso(api, c.tenant, c.after, clientSecret === undefined ? {} : { clientSecret });
     }

@@ -33,6 +33,11 @@ export interface LiveScope {
   tenantSso?: readonly string[];
   /** Declared flows (each existing one is exported). */
   flowExports?: readonly string[];
+  /**
+   * Everything: every kind, and the settings and SSO of EVERY live tenant and the document of
+   * EVERY live flow (backups, import, show). Costs one call per tenant (two with SSO) and per flow.
+   */
+  all?: boolean;
 }
 
 /** Live values an apply needs that are not part of the compared state. */
@@ -55,9 +60,10 @@ export interface LiveSnapshot {
 export async function readLiveState(api: DescopeApi, scope: LiveScope): Promise<LiveSnapshot> {
   const state: LiveState = {};
   const handles: LiveHandles = { roleIds: {}, permissionIds: {}, tenantExtras: {} };
-  const settingsIds = scope.tenantSettings ?? [];
-  const ssoIds = scope.tenantSso ?? [];
-  const flowIds = scope.flowExports ?? [];
+  if (scope.all) scope = { ...scope, tenants: true, roles: true, permissions: true, flows: true, theme: true, passwordPolicy: true };
+  let settingsIds = scope.tenantSettings ?? [];
+  let ssoIds = scope.tenantSso ?? [];
+  let flowIds = scope.flowExports ?? [];
   // Settings, SSO and roles need the tenant list (which tenants exist, their authType, their ids).
   const needTenants = scope.tenants === true || scope.roles === true || settingsIds.length > 0 || ssoIds.length > 0;
   const needFlowList = scope.flows === true || flowIds.length > 0;
@@ -85,6 +91,11 @@ export async function readLiveState(api: DescopeApi, scope: LiveScope): Promise<
   }
   if (passwordPolicy) state.passwordPolicy = passwordPolicy;
 
+  if (scope.all) {
+    settingsIds = Object.keys(tenants?.tenants ?? {}).sort();
+    ssoIds = settingsIds;
+    flowIds = Object.keys(flowList ?? {}).sort();
+  }
   const exists = (id: string): boolean => tenants?.tenants[id] !== undefined;
   const liveSettingsIds = distinct(settingsIds).filter(exists);
   const ssoToRead = distinct(ssoIds).filter((id) => exists(id) && hasSso(tenants, id));

@@ -345,7 +345,7 @@ describe('computePlan: every kind and action', () => {
     const p = plan({ tenants: [tenant({ ...acme, sso: { ...OIDC, clientSecret: { env: 'ACME_SECRET' } } })] }, { tenants: [acme], tenantSso: { acme: null } });
     const change = p.changes[0]!;
     assert.deepEqual(change.fields.find((f) => f.field === 'clientSecret'), { field: 'clientSecret', after: { env: 'ACME_SECRET' } });
-    assert.ok(change.kind === 'tenantSso' && change.after.type === 'oidc');
+    assert.ok(change.kind === 'tenantSso' && change.after?.type === 'oidc');
     assert.deepEqual(change.after.clientSecret, { env: 'ACME_SECRET' });
   });
 
@@ -356,7 +356,7 @@ describe('computePlan: every kind and action', () => {
     );
     const change = p.changes[0]!;
     assert.deepEqual(change.fields.map((f) => f.field), ['clientId']);
-    assert.ok(change.kind === 'tenantSso' && change.after.type === 'oidc');
+    assert.ok(change.kind === 'tenantSso' && change.after?.type === 'oidc');
     assert.deepEqual(change.after.clientSecret, { env: 'ACME_SECRET' });
     assert.ok(!JSON.stringify(p).includes('writeOnly'), 'the live secret marker never reaches the plan');
   });
@@ -754,10 +754,10 @@ describe('computePlan: prune', () => {
     assert.deepEqual(outline(p), {
       changes: ['create permissions/new', 'create roles/New: permissions', 'create tenants/new: name'],
       held: ['delete flows/old-flow', 'delete tenants/legacy', 'delete roles/Old', 'delete roles/acme/Admin', 'delete permissions/old'],
-      // A tenant role of a tenant the config does not declare is never pruned.
-      unmanaged: ['roles/legacy/Admin'],
+      // A tenant role of a pruned tenant goes with it: neither pruned on its own nor listed.
+      unmanaged: [],
     });
-    assert.deepEqual(p.summary, { create: 3, update: 0, replace: 0, delete: 0, unmanaged: 1, held: 5 });
+    assert.deepEqual(p.summary, { create: 3, update: 0, replace: 0, delete: 0, unmanaged: 0, held: 5 });
   });
 
   test('prune on with --allow-delete: deletes after every create and update, in reverse kind order', () => {
@@ -774,7 +774,7 @@ describe('computePlan: prune', () => {
         'delete permissions/old',
       ],
       held: [],
-      unmanaged: ['roles/legacy/Admin'],
+      unmanaged: [],
     });
     assert.equal(p.summary.delete, 5);
   });

@@ -86,6 +86,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   const changes: Change[] = [];
   const unmanaged: UnmanagedResource[] = [];
   const prune = desired.prune;
+  const keep = new Set(desired.keep ?? []);
 
   const leftAlone = (address: string, kind: Kind): void => {
     unmanaged.push({ address, kind });
@@ -135,7 +136,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   for (const id of Object.keys(state.tenants ?? {}).sort()) {
     if (desired.tenants[id]) continue;
     const address = tenantAddress(id);
-    if (prune.tenants) {
+    if (prune.tenants && !keep.has(address)) {
       changes.push({ kind: 'tenant', address, action: 'delete', fields: [], before: state.tenants![id]!, dependsOn: [] });
     } else leftAlone(address, 'tenant');
   }
@@ -184,6 +185,13 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     changes.push({ kind: 'tenantSso', address, tenant: id, action: 'update', fields, before: comparableSso(have)!, after, dependsOn: [] });
   }
 
+  for (const id of [...(desired.tenantSsoAbsent ?? [])].sort()) {
+    const have = startsEmpty(id) ? null : state.tenantSso?.[id] ?? null;
+    if (have !== null && !desired.tenantSso[id]) {
+      changes.push({ kind: 'tenantSso', address: tenantSsoAddress(id), tenant: id, action: 'delete', fields: [], before: comparableSso(have)!, dependsOn: [] });
+    }
+  }
+
   // --- Permissions ---------------------------------------------------------------------------------
   for (const name of Object.keys(desired.permissions).sort()) {
     const want = desired.permissions[name]!;
@@ -202,7 +210,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   for (const name of Object.keys(state.permissions ?? {}).sort()) {
     if (desired.permissions[name]) continue;
     const address = permissionAddress(name);
-    if (prune.permissions) {
+    if (prune.permissions && !keep.has(address)) {
       const id = handles.permissionIds[name];
       changes.push({ kind: 'permission', address, action: 'delete', fields: [], before: state.permissions![name]!, ...(id ? { id } : {}), dependsOn: [] });
     } else leftAlone(address, 'permission');
@@ -219,6 +227,14 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     if (!have && !tenantGone && want.renamedFrom && !desired.roles[want.renamedFrom] && liveRoles[want.renamedFrom]) {
       from = want.renamedFrom;
       have = liveRoles[from];
+    }
+    if (!have && !tenantGone && want.id) {
+      // The same role (by server id) under another name: rename it back, so users keep it.
+      const sameId = Object.keys(handles.roleIds).find((a) => handles.roleIds[a] === want.id && !desired.roles[a] && liveRoles[a]);
+      if (sameId) {
+        from = sameId;
+        have = liveRoles[sameId];
+      }
     }
     if (!have) {
       changes.push({ kind: 'role', address, action: 'create', fields: createdFields(want), after: want.value, dependsOn: [] });
@@ -249,7 +265,9 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     // config does not manage.
     const inScope = role.tenant === undefined || desired.tenants[role.tenant] !== undefined;
     if (role.tenant !== undefined && startsEmpty(role.tenant) && desired.tenants[role.tenant]) continue; // goes with the replaced tenant
-    if (prune.roles && inScope) {
+    // Goes with its tenant, which prune deletes.
+    if (role.tenant !== undefined && prune.tenants && !desired.tenants[role.tenant] && !keep.has(tenantAddress(role.tenant))) continue;
+    if (prune.roles && inScope && !keep.has(address)) {
       const id = handles.roleIds[address];
       changes.push({ kind: 'role', address, action: 'delete', fields: [], before: role, ...(id ? { id } : {}), dependsOn: [] });
     } else leftAlone(address, 'role');
@@ -309,7 +327,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     if (desired.flows[id]) continue;
     const address = flowAddress(id);
     const summary = state.flowSummaries![id]!;
-    if (prune.flows) {
+    if (prune.flows && !keep.has(address)) {
       changes.push({ kind: 'flow', address, action: 'delete', fields: [], before: { id, name: summary.name }, dependsOn: [] });
     } else leftAlone(address, 'flow');
   }
@@ -414,6 +432,7 @@ function addDependencies(changes: Change[], desired: DesiredProject): void {
       case 'tenantSso': {
         need(change, tenantAddress(change.tenant));
         const sso = change.after;
+        if (!sso) break;
         for (const mapping of sso.roleMappings) need(change, roleFor(mapping.role, change.tenant));
         if (sso.type !== 'oidc') for (const role of sso.defaultSSORoles) need(change, roleFor(role, change.tenant));
         break;

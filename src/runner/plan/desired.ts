@@ -23,6 +23,8 @@ import {
   type CanonicalTheme,
   type FlowDocument,
   type LiveScope,
+  type LiveState,
+  comparableSso,
 } from '../../runtime/index.ts';
 import type { ProjectSpec } from '../check-config.ts';
 import { flowDependencies } from '../flow-format.ts';
@@ -39,6 +41,8 @@ export interface Desired<T> {
 export interface DesiredRole extends Desired<CanonicalRole> {
   /** The live address it had before a rename (`renamedFrom`). */
   renamedFrom?: string;
+  /** Its server id, when known (a backup): a live role with this id under another name is renamed back. */
+  id?: string;
 }
 
 export interface DesiredProject {
@@ -54,6 +58,10 @@ export interface DesiredProject {
   theme?: Desired<CanonicalTheme>;
   passwordPolicy?: Desired<Partial<CanonicalPasswordPolicy>>;
   prune: PruneOptions;
+  /** Tenants that must have no SSO (a backup taken when they had none): live SSO is deleted. */
+  tenantSsoAbsent?: string[];
+  /** Live addresses never pruned (a backup knows they existed but holds too little to restore them). */
+  keep?: string[];
 }
 
 function setKeys<T extends object>(input: object, allowed: readonly (keyof T & string)[]): (keyof T & string)[] {
@@ -148,7 +156,62 @@ export function computeScope(desired: DesiredProject): LiveScope {
     theme: desired.theme !== undefined,
     passwordPolicy: desired.passwordPolicy !== undefined,
     tenantSettings: Object.keys(desired.tenantSettings).sort(),
-    tenantSso: Object.keys(desired.tenantSso).sort(),
+    tenantSso: [...Object.keys(desired.tenantSso), ...(desired.tenantSsoAbsent ?? [])].sort(),
     flowExports: Object.keys(desired.flows).sort(),
   };
+}
+
+const ALL_TENANT_FIELDS = ['name', ...TENANT_FIELDS.slice(1)] as (keyof CanonicalTenant & string)[];
+
+/**
+ * A backup as the desired state (rollback): every field of every resource it holds is managed,
+ * and every kind it listed is pruned (what was created after it is deleted). What it lists but
+ * could not hold whole (a flow it did not export) is kept. A secret is never in a backup, so an
+ * SSO configuration is written without one and Descope keeps the live secret.
+ */
+export function computeDesiredFromBackup(state: LiveState, roleIds: Readonly<Record<string, string>> = {}): DesiredProject {
+  const all = <T extends object>(value: T, protect = false): Desired<T> => ({
+    value,
+    managed: Object.keys(value) as (keyof T & string)[],
+    protect,
+  });
+  const out: DesiredProject = {
+    tenants: {},
+    tenantSettings: {},
+    tenantSso: {},
+    roles: {},
+    permissions: {},
+    flows: {},
+    prune: {
+      tenants: state.tenants !== undefined,
+      roles: state.roles !== undefined,
+      permissions: state.permissions !== undefined,
+      flows: state.flowSummaries !== undefined,
+    },
+    tenantSsoAbsent: [],
+    keep: [],
+  };
+  for (const [id, t] of Object.entries(state.tenants ?? {})) out.tenants[id] = { value: t, managed: ALL_TENANT_FIELDS, protect: false };
+  for (const [id, settings] of Object.entries(state.tenantSettings ?? {})) out.tenantSettings[id] = all<Partial<CanonicalTenantSettings>>(settings);
+  for (const [id, sso] of Object.entries(state.tenantSso ?? {})) {
+    if (sso === null) {
+      out.tenantSsoAbsent!.push(id);
+      continue;
+    }
+    const value = comparableSso(sso)!;
+    out.tenantSso[id] = all(value);
+  }
+  for (const [address, role] of Object.entries(state.roles ?? {})) {
+    const id = roleIds[address];
+    out.roles[address] = { ...all(role), ...(id ? { id } : {}) };
+  }
+  for (const [name, permission] of Object.entries(state.permissions ?? {})) out.permissions[name] = all(permission);
+  for (const id of Object.keys(state.flowSummaries ?? {})) {
+    const document = state.flows?.[id];
+    if (document) out.flows[id] = { ...all(document), dependsOn: [] };
+    else out.keep!.push(`flows/${id}`);
+  }
+  if (state.theme) out.theme = all(state.theme);
+  if (state.passwordPolicy) out.passwordPolicy = all<Partial<CanonicalPasswordPolicy>>(state.passwordPolicy);
+  return out;
 }

@@ -112,7 +112,8 @@ export interface TenantSettingsChange extends ChangeBase {
 export interface TenantSsoChange extends ChangeBase {
   kind: 'tenantSso';
   tenant: string;
-  after: CanonicalSso;
+  /** Absent for a delete (the tenant's SSO configuration removed). */
+  after?: CanonicalSso;
   before?: CanonicalSso;
 }
 
