@@ -41,6 +41,8 @@ export interface AuditRecord {
   outcome: AuditOutcome;
   changes: AuditChange[];
   backupId?: string;
+  /** A rollback: the backup it restored. */
+  restoredFrom?: string;
   /** Why the run stopped, when it stopped on an error of its own (a stale plan, a refusal, a rejected key). */
   error?: string;
   durationMs: number;

@@ -4,7 +4,9 @@
 import type { CommandContext } from './cli.ts';
 import { compileProject, type CompiledProject } from './compile.ts';
 import { connect, type Connection } from './connect.ts';
-import { resolveCredentials } from './environment.ts';
+import path from 'node:path';
+import { loadEnvironment, resolveCredentials, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
+import { findConfigFile } from './load-config.ts';
 import { computeDesiredProject, computeScope } from './plan/desired.ts';
 import { computePlan } from './plan/compute.ts';
 import type { Plan } from './plan/types.ts';
@@ -12,12 +14,15 @@ import type { LiveScope, LiveSnapshot, WaitEvent } from '../runtime/index.ts';
 import { readLiveState, fingerprint } from '../runtime/index.ts';
 
 export interface Session {
-  project: CompiledProject;
+  root: string;
+  env: ResolvedEnvironment;
+  /** The compiled config; absent for commands that work without one (rollback). */
+  project?: CompiledProject;
   connection: Connection;
   close(): Promise<void>;
 }
 
-export async function openSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void): Promise<Session> {
+export async function openSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void): Promise<Session & { project: CompiledProject }> {
   const { cwd, processEnv, values } = ctx;
   const project = await compileProject({
     cwd,
@@ -25,10 +30,36 @@ export async function openSession(ctx: CommandContext, onWait?: (event: WaitEven
     ...(typeof values.config === 'string' ? { config: values.config } : {}),
     ...(typeof values.env === 'string' ? { env: values.env } : {}),
   });
+  const connection = await connectChecked(project.env, project.root, processEnv, onWait);
+  return { root: project.root, env: project.env, project, connection, close: () => connection.close() };
+}
+
+/**
+ * A session without compiling the config (rollback restores a backup even when the config is
+ * broken): the root is the config's folder when there is one, else the working folder.
+ */
+export async function openEnvironmentSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void): Promise<Session> {
+  const { cwd, processEnv, values } = ctx;
+  let root = cwd;
+  try {
+    root = path.dirname(findConfigFile(cwd, typeof values.config === 'string' ? values.config : undefined));
+  } catch (error) {
+    if (typeof values.config === 'string') throw error;
+  }
+  const env = await loadEnvironment(root, selectEnvironmentName(typeof values.env === 'string' ? values.env : undefined, processEnv), processEnv);
+  const connection = await connectChecked(env, root, processEnv, onWait);
+  return { root, env, connection, close: () => connection.close() };
+}
+
+async function connectChecked(
+  env: ResolvedEnvironment,
+  root: string,
+  processEnv: NodeJS.ProcessEnv,
+  onWait?: (event: WaitEvent) => void,
+): Promise<Connection> {
   // Before any call: credentials exist and are for this environment's project.
-  if (project.env.target === 'remote') resolveCredentials(project.env, processEnv);
-  const connection = await connect(project.env, { processEnv, root: project.root, ...(onWait ? { onWait } : {}) });
-  return { project, connection, close: () => connection.close() };
+  if (env.target === 'remote') resolveCredentials(env, processEnv);
+  return connect(env, { processEnv, root, ...(onWait ? { onWait } : {}) });
 }
 
 export function liveFingerprint(live: LiveSnapshot): string {
@@ -46,7 +77,10 @@ export interface PlanRequest {
   now: string;
 }
 
-export async function planSession(session: Session, request: PlanRequest): Promise<{ plan: Plan; live: LiveSnapshot }> {
+export async function planSession(
+  session: Session & { project: CompiledProject },
+  request: PlanRequest,
+): Promise<{ plan: Plan; live: LiveSnapshot }> {
   const { project, connection } = session;
   const desired = computeDesiredProject(project.spec, project.rendered);
   const scope = computeScope(desired);
