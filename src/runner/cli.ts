@@ -25,6 +25,8 @@ interface CommandInfo {
   usage: string;
   details: string;
   options: Options;
+  /** The positional arguments it takes (e.g. `backup list`, `show tenants`); none when absent. */
+  positionals?: { max: number };
   load: () => Promise<{ run: CommandRun }>;
 }
 
@@ -93,7 +95,7 @@ Exit code: 0 (with --exit-code: 0 no changes, 2 changes), 1 an error.`,
   },
   apply: {
     summary: 'change the live project to match the config',
-    usage: 'descope-run apply [--env NAME] [--yes] [--plan PLAN] [--allow-delete] [--target ADDRESS]...',
+    usage: 'descope-run apply [--env NAME] [--yes] [--plan PLAN] [--allow-delete] [--target ADDRESS]... [--no-backup]',
     details: `Computes the plan (or reads a saved one), prints it, asks for confirmation on a terminal, then
 makes exactly those changes, paced to the environment's rate limit. Every apply is recorded in
 .descope/audit/<env>.jsonl.
@@ -103,6 +105,9 @@ makes exactly those changes, paced to the environment's rate limit. Every apply 
                       project changed since it was made
       --allow-delete  carry out the deletes that the config's prune option asks for
       --target ADDR   only this address and what it needs (repeatable), e.g. tenants/acme
+      --no-backup     do not take the backup of what will change (.descope/backups/<env>/)
+
+Before the first write apply backs up what it will change; "descope-run rollback" restores it.
 
 Exit code: 0 applied (or nothing to do), 1 an error or a change that failed.`,
     options: {
@@ -110,6 +115,7 @@ Exit code: 0 applied (or nothing to do), 1 an error or a change that failed.`,
       plan: { type: 'string' },
       'allow-delete': { type: 'boolean' },
       target: { type: 'string', multiple: true },
+      'no-backup': { type: 'boolean' },
     },
     load: () => import('./commands/apply.ts'),
   },
@@ -125,6 +131,87 @@ per apply: when, who, the git commit, the environment, the changes and how it en
 Exit code: 0, or 1 when the log cannot be read.`,
     options: { since: { type: 'string' }, json: { type: 'boolean' } },
     load: () => import('./commands/audit.ts'),
+  },
+  backup: {
+    summary: 'snapshot the live project, list and show snapshots',
+    usage: 'descope-run backup [--env NAME] [--out FILE] [--keep N] | backup list [--env NAME] | backup show ID [--env NAME]',
+    details: `Reads every managed kind of the live project (tenants with their settings, default roles and SSO,
+roles, permissions, flows, the theme, the password policy) into
+.descope/backups/<env>/<timestamp>.json (mode 0600), with the environment, project id, time,
+tool version and a checksum. Secrets are never in a backup: Descope does not return them.
+
+      --out FILE      write the backup to FILE instead
+      --keep N        afterwards keep only the N newest backups of the environment
+
+  backup list         the backups of the environment, newest first
+  backup show ID      one backup's summary (ID as "backup list" shows it, or a file)
+
+Exit code: 0, or 1 on an error (a corrupt or edited backup is refused by its checksum).`,
+    options: { out: { type: 'string', short: 'o' }, keep: { type: 'string' } },
+    positionals: { max: 2 },
+    load: () => import('./commands/backup.ts'),
+  },
+  rollback: {
+    summary: 'restore the live project to a backup',
+    usage: 'descope-run rollback [--env NAME] [--to ID|FILE] [--only ADDRESS]... [--yes]',
+    details: `Makes the backup the desired state (by default the one taken before the last apply), shows the plan
+(deleting what was created after the backup included), applies it like apply does, then reads the
+live project again and verifies that it equals the backup. Recorded in the audit log.
+
+      --to ID|FILE    the backup to restore (an id from "backup list", or a file)
+      --only ADDR     only these addresses (repeatable)
+  -y, --yes           do not ask (required when not on a terminal)
+
+Exit code: 0 restored and verified, 1 otherwise.`,
+    options: { to: { type: 'string' }, only: { type: 'string', multiple: true }, yes: { type: 'boolean', short: 'y' } },
+    load: () => import('./commands/rollback.ts'),
+  },
+  drift: {
+    summary: 'report where the live project differs from the config',
+    usage: 'descope-run drift [--env NAME] [--format text|json|markdown|html] [--out FILE] [--exit-code] [--watch INTERVAL [--notify URL]]',
+    details: `Compares the live project with the config (as diff does, without noise) and reports each drifted
+address with what changed and, where the audit trail knows it, when and by whom.
+
+      --format F      text (default), json, markdown or html (one self-contained page)
+      --out FILE      write the report to FILE
+      --exit-code     exit 2 when there is drift
+      --watch INTERVAL  check again every INTERVAL (e.g. 30s, 5m) until Ctrl-C
+      --notify URL    with --watch: POST a JSON summary (with a Slack-compatible "text") when new drift appears
+
+Exit code: 0 (with --exit-code: 0 no drift, 2 drift), 1 an error.`,
+    options: {
+      format: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      'exit-code': { type: 'boolean' },
+      watch: { type: 'string' },
+      notify: { type: 'string' },
+    },
+    load: () => import('./commands/drift.ts'),
+  },
+  import: {
+    summary: 'write a config from a live project',
+    usage: 'descope-run import [--env NAME] --out DIR',
+    details: `Reads the live project and writes DIR/descope.config.ts, the flows as JSON under DIR/templates/
+and DIR/environments/<env>.ts, so that diff against that project right after shows no changes.
+Secrets become references ({ env: NAME }); the output lists the variables to set.
+
+      --out DIR       the folder to write (created; must be empty or not exist)
+
+Exit code: 0, or 1 on an error (nothing is written then).`,
+    options: { out: { type: 'string', short: 'o' } },
+    load: () => import('./commands/import.ts'),
+  },
+  show: {
+    summary: 'show the live tenants, roles, permissions, flows or theme',
+    usage: 'descope-run show tenants|roles|permissions|flows|theme [--env NAME] [--format table|json|yaml]',
+    details: `Read-only views of the live project.
+
+      --format F      table (default), json or yaml
+
+Exit code: 0, or 1 on an error.`,
+    options: { format: { type: 'string' } },
+    positionals: { max: 1 },
+    load: () => import('./commands/show.ts'),
   },
   emulator: {
     summary: 'run the embedded Descope management API emulator',
@@ -241,8 +328,8 @@ async function run(argv: string[], base: Omit<CommandContext, 'values' | 'positi
       output.out(commandHelp(first, info));
       return 0;
     }
-    if (positionals.length > 0) {
-      throw new UsageError(`unexpected argument "${positionals[0]}"`, { hint: `run "descope-run ${first} --help"` });
+    if (positionals.length > (info.positionals?.max ?? 0)) {
+      throw new UsageError(`unexpected argument "${positionals[info.positionals?.max ?? 0]}"`, { hint: `run "descope-run ${first} --help"` });
     }
     const command = await info.load();
     return await command.run({ ...base, values, positionals });

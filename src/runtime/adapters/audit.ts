@@ -1,0 +1,81 @@
+// The audit trail (`management.audit.search`), read only: who changed which resource, and when.
+// Drift uses it to say who last touched a drifted address, with ONE search per check (the newest
+// records of the last 30 days), never one per address.
+//
+// Which resource a record concerns: the emulator writes `data.resource`, a `kind/key` address in
+// its own spelling (descope-api.md §2.13, src/emulator/handlers/*), mapped here to the plan's
+// addresses. Descope's own records carry other `data`; they get an address only when they carry
+// the same `resource` key, so on a real project attribution is best effort and a record that
+// names nothing we recognise is simply not used.
+
+import type { AuditRecord } from '@descope/node-sdk';
+import type { DescopeApi } from '../api.ts';
+import { PASSWORD_POLICY_ADDRESS, tenantSettingsAddress, tenantSsoAddress, THEME_ADDRESS } from '../model.ts';
+
+export interface AuditEntry {
+  /** Epoch ms. */
+  occurred: number;
+  /** The same instant as an ISO string. */
+  time: string;
+  /** The management key's actor id, else the user id or first login id; '' when the record names none. */
+  actor: string;
+  /** Descope's action name, e.g. `TenantUpdated`. */
+  action: string;
+  /** The plan address the record concerns (`tenants/acme/settings`), when it names one we manage. */
+  address?: string;
+  tenants: string[];
+}
+
+/** Descope limits `from` to 30 days back; a minute less keeps a slow clock inside it. */
+export const AUDIT_SEARCH_WINDOW_MS = 30 * 24 * 60 * 60 * 1000 - 60_000;
+
+/**
+ * The plan address of an emulator `data.resource` (`tenants/acme` with `TenantSettingsUpdated`
+ * is the settings address; `sso/acme/<ssoId>` is `tenants/acme/sso`; `theme/project` is `theme`).
+ */
+export function auditAddress(resource: string, action: string): string | undefined {
+  const slash = resource.indexOf('/');
+  if (slash <= 0 || slash === resource.length - 1) return undefined;
+  const kind = resource.slice(0, slash);
+  const key = resource.slice(slash + 1);
+  switch (kind) {
+    case 'tenants':
+      return action === 'TenantSettingsUpdated' ? tenantSettingsAddress(key) : resource;
+    case 'sso':
+      return tenantSsoAddress(key.split('/')[0] as string);
+    case 'roles':
+    case 'permissions':
+    case 'flows':
+      return resource;
+    case 'theme':
+      return THEME_ADDRESS;
+    case 'password':
+      // Only the project's policy is managed; a tenant's own policy is `password/<tenant>`.
+      return key === 'project' ? PASSWORD_POLICY_ADDRESS : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function auditEntryFromSdk(record: AuditRecord): AuditEntry {
+  // `actorId` is in the wire record (and kept by the SDK's spread) but not in its type.
+  const raw = record as AuditRecord & { actorId?: unknown };
+  const occurred = typeof record.occurred === 'number' ? record.occurred : Number(record.occurred);
+  const actor = [raw.actorId, record.userId, record.loginIds?.[0]].find((value): value is string => typeof value === 'string' && value !== '') ?? '';
+  const resource = record.data && typeof record.data === 'object' ? (record.data as Record<string, unknown>).resource : undefined;
+  const address = typeof resource === 'string' ? auditAddress(resource, record.action) : undefined;
+  return {
+    occurred,
+    time: Number.isFinite(occurred) ? new Date(occurred).toISOString() : '',
+    actor,
+    action: typeof record.action === 'string' ? record.action : '',
+    ...(address ? { address } : {}),
+    tenants: Array.isArray(record.tenants) ? record.tenants.filter((t): t is string => typeof t === 'string') : [],
+  };
+}
+
+/** One search: the newest records of the last 30 days (as many as Descope returns), newest first. */
+export async function searchAudit(api: DescopeApi, options: { now: number }): Promise<AuditEntry[]> {
+  const records = (await api.call('audit', (m) => m.audit.search({ from: options.now - AUDIT_SEARCH_WINDOW_MS }))) ?? [];
+  return records.map(auditEntryFromSdk).sort((a, b) => b.occurred - a.occurred);
+}
