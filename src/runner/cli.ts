@@ -173,9 +173,9 @@ Exit code: 0 restored and verified, 1 otherwise.`,
 address with what changed and, where the audit trail knows it, when and by whom.
 
       --format F      text (default), json, markdown or html (one self-contained page)
-      --out FILE      write the report to FILE
-      --exit-code     exit 2 when there is drift
-      --watch INTERVAL  check again every INTERVAL (e.g. 30s, 5m) until Ctrl-C
+      --out FILE      write the report to FILE (mode 0600; with --watch, rewritten at every check)
+      --exit-code     exit 2 when there is drift (not with --watch)
+      --watch INTERVAL  check again every INTERVAL (at least 5s; e.g. 30s, 5m) until Ctrl-C
       --notify URL    with --watch: POST a JSON summary (with a Slack-compatible "text") when new drift appears
 
 Exit code: 0 (with --exit-code: 0 no drift, 2 drift), 1 an error.`,
