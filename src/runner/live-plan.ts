@@ -4,9 +4,8 @@
 import type { CommandContext } from './cli.ts';
 import { compileProject, type CompiledProject } from './compile.ts';
 import { connect, type Connection } from './connect.ts';
-import path from 'node:path';
 import { loadEnvironment, resolveCredentials, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
-import { findConfigFile } from './load-config.ts';
+import { findProjectRoot } from './load-config.ts';
 import { computeDesiredProject, computeScope } from './plan/desired.ts';
 import { computePlan } from './plan/compute.ts';
 import type { Plan } from './plan/types.ts';
@@ -40,12 +39,7 @@ export async function openSession(ctx: CommandContext, onWait?: (event: WaitEven
  */
 export async function openEnvironmentSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void): Promise<Session> {
   const { cwd, processEnv, values } = ctx;
-  let root = cwd;
-  try {
-    root = path.dirname(findConfigFile(cwd, typeof values.config === 'string' ? values.config : undefined));
-  } catch (error) {
-    if (typeof values.config === 'string') throw error;
-  }
+  const root = findProjectRoot(cwd, typeof values.config === 'string' ? values.config : undefined);
   const env = await loadEnvironment(root, selectEnvironmentName(typeof values.env === 'string' ? values.env : undefined, processEnv), processEnv);
   const connection = await connectChecked(env, root, processEnv, onWait);
   return { root, env, connection, close: () => connection.close() };

@@ -11,6 +11,20 @@ import { loadEnvironment, selectEnvironmentName, type ResolvedEnvironment } from
 export const CONFIG_NAMES = ['descope.config.ts', 'descope.config.mts', 'descope.config.js', 'descope.config.mjs'];
 
 /** The config file: `--config PATH`, or the nearest descope.config.ts from `cwd` upwards. */
+/**
+ * The project's root: the config file's folder, or, without a config file (and without
+ * --config), the working folder. For commands that work without a config (audit, backup, show,
+ * rollback, import).
+ */
+export function findProjectRoot(cwd: string, config: string | undefined): string {
+  try {
+    return path.dirname(findConfigFile(cwd, config));
+  } catch (error) {
+    if (config === undefined && error instanceof DescopeRunError && error.code === 'config_not_found') return cwd;
+    throw error;
+  }
+}
+
 export function findConfigFile(cwd: string, flag?: string): string {
   if (flag !== undefined) {
     const file = path.resolve(cwd, flag);

@@ -1,20 +1,9 @@
 // descope-run audit: print the record of applies from .descope/audit/. Needs no config to load and
 // no credentials: the log is read as it is, even when the config no longer compiles.
-import path from 'node:path';
-import { isDescopeRunError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
 import { formatAuditTable, readAuditLog } from '../audit.ts';
 import type { CommandRun } from '../cli.ts';
-import { findConfigFile } from '../load-config.ts';
-
-/** The config file's folder; without a config file (and without --config), the working folder. */
-function findProjectRoot(cwd: string, config: string | undefined): string {
-  try {
-    return path.dirname(findConfigFile(cwd, config));
-  } catch (error) {
-    if (config === undefined && isDescopeRunError(error) && error.code === 'config_not_found') return cwd;
-    throw error;
-  }
-}
+import { findProjectRoot } from '../load-config.ts';
 
 function parseSince(value: string): Date {
   const date = new Date(value);

@@ -6,17 +6,8 @@ import { UsageError } from '../../errors.ts';
 import { toolVersion } from '../apply-flow.ts';
 import { backupDir, describeState, findBackup, listBackups, makeBackup, pruneBackups, saveBackup, writeBackup } from '../backup.ts';
 import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
-import { findConfigFile } from '../load-config.ts';
+import { findProjectRoot } from '../load-config.ts';
 import { openEnvironmentSession, readLive } from '../live-plan.ts';
-
-function projectRoot(cwd: string, config: string | undefined): string {
-  try {
-    return path.dirname(findConfigFile(cwd, config));
-  } catch (error) {
-    if (config !== undefined) throw error;
-    return cwd;
-  }
-}
 
 export const run: CommandRun = async (ctx) => {
   const { values, positionals, output, cwd, processEnv } = ctx;
@@ -25,7 +16,7 @@ export const run: CommandRun = async (ctx) => {
   const config = typeof values.config === 'string' ? values.config : undefined;
 
   if (sub === 'list' || sub === 'show') {
-    const root = projectRoot(cwd, config);
+    const root = findProjectRoot(cwd, config);
     const env = await loadEnvironment(root, selectEnvironmentName(typeof values.env === 'string' ? values.env : undefined, processEnv), processEnv);
     if (sub === 'list') {
       if (arg !== undefined) throw new UsageError(`unexpected argument "${arg}"`, { hint: 'run "descope-run backup list --env NAME"' });

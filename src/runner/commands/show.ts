@@ -6,13 +6,12 @@
 //   permissions  permission.loadAll
 //   flows        flow.list (no exports)
 //   theme        theme.export
-import path from 'node:path';
-import { isDescopeRunError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
 import { readLiveState, readTenants, type DescopeApi, type WaitEvent } from '../../runtime/index.ts';
 import type { CommandRun } from '../cli.ts';
 import { connect } from '../connect.ts';
 import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
-import { findConfigFile } from '../load-config.ts';
+import { findProjectRoot } from '../load-config.ts';
 import { formatShow, SHOW_FORMATS, SHOW_VIEWS, type ShowData, type ShowFormat, type ShowView } from '../show-format.ts';
 
 function parseView(value: string | undefined): ShowView {
@@ -32,16 +31,6 @@ function parseFormat(value: unknown): ShowFormat {
   throw new UsageError(`--format "${String(value)}": not a format; the formats are ${SHOW_FORMATS.join(', ')}`, {
     hint: 'e.g. --format json',
   });
-}
-
-/** The config file's folder; without a config file (and without --config), the working folder. */
-function findProjectRoot(cwd: string, config: string | undefined): string {
-  try {
-    return path.dirname(findConfigFile(cwd, config));
-  } catch (error) {
-    if (config === undefined && isDescopeRunError(error) && error.code === 'config_not_found') return cwd;
-    throw error;
-  }
 }
 
 export async function readShowData(api: DescopeApi, view: ShowView): Promise<ShowData> {
