@@ -5,23 +5,30 @@ import type { CommandRun } from '../cli.ts';
 import { PlanError } from '../../errors.ts';
 import { runApplyFlow } from '../apply-flow.ts';
 import { readAuditLog } from '../audit.ts';
-import { describeState, findBackup, listBackups, type Backup } from '../backup.ts';
+import { backupIdFor, describeState, findBackup, listBackups, type Backup } from '../backup.ts';
 import { openEnvironmentSession, readLive, type Session } from '../live-plan.ts';
 import { computePlan } from '../plan/compute.ts';
 import { computeDesiredFromBackup, computeScope, type DesiredProject } from '../plan/desired.ts';
 import { formatChange } from '../plan/format.ts';
 import type { Plan } from '../plan/types.ts';
 
-/** The backup taken before the last apply (by the audit log), else the newest one. */
+/**
+ * The newest backup before the last apply: the one it took, or (after an apply --no-backup) the
+ * newest taken before it; with no apply recorded, the newest backup.
+ */
 function defaultBackup(session: Session): Backup {
   const { records } = readAuditLog(session.root, { env: session.env.name });
-  const last = [...records].reverse().find((r) => r.command === 'apply' && r.backupId);
+  const last = [...records].reverse().find((r) => r.command === 'apply' && r.outcome !== 'no-changes' && r.outcome !== 'refused' && r.outcome !== 'stale' && r.outcome !== 'aborted');
   if (last?.backupId) return findBackup(session.root, session.env.name, last.backupId);
-  const newest = listBackups(session.root, session.env.name).find((entry) => entry.backup);
+  const before = last ? backupIdFor(new Date(last.time)) : undefined;
+  const newest = listBackups(session.root, session.env.name).find((entry) => entry.backup && (before === undefined || entry.id < before));
   if (!newest?.backup) {
-    throw new PlanError(`environment "${session.env.name}": there is no backup to roll back to`, {
-      hint: `apply takes one before every change; take one now with "descope-run backup --env ${session.env.name}"`,
-    });
+    throw new PlanError(
+      last
+        ? `environment "${session.env.name}": the last apply (${last.time}) took no backup and there is none from before it`
+        : `environment "${session.env.name}": there is no backup to roll back to`,
+      { hint: `pick one with --to (see "descope-run backup list --env ${session.env.name}"); apply takes one before every change unless --no-backup` },
+    );
   }
   return newest.backup;
 }
@@ -51,7 +58,12 @@ export const run: CommandRun = async (ctx) => {
     backup: true,
     open: (onWait) => openEnvironmentSession(ctx, onWait),
     makePlan: async (session, refuse) => {
-      backup = typeof values.to === 'string' ? findBackup(session.root, session.env.name, values.to) : defaultBackup(session);
+      try {
+        backup = typeof values.to === 'string' ? findBackup(session.root, session.env.name, values.to) : defaultBackup(session);
+      } catch (error) {
+        refuse('refused');
+        throw error;
+      }
       if (backup.environment !== session.env.name || backup.projectId !== session.connection.projectId) {
         refuse('refused');
         throw new PlanError(

@@ -243,7 +243,8 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     const liveAddress = from ?? address;
     consumed.add(liveAddress);
     const fields = diffFields(want.value, want.managed, have);
-    if (from) fields.unshift({ field: 'name', before: have.name, after: want.value.name });
+    // A rename: the name is a change (once: a backup's role manages its name already).
+    if (from && !fields.some((f) => f.field === 'name')) fields.unshift({ field: 'name', before: have.name, after: want.value.name });
     if (fields.length === 0) continue;
     const id = handles.roleIds[liveAddress];
     changes.push({
