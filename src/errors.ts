@@ -160,3 +160,11 @@ export class UserAbortError extends DescopeRunError {
     this.name = 'UserAbortError';
   }
 }
+
+/** Another apply or rollback holds the lock of the environment and project (.descope/locks/). */
+export class LockHeldError extends DescopeRunError {
+  constructor(message: string, options: DescopeRunErrorOptions = {}) {
+    super('lock_held', message, options);
+    this.name = 'LockHeldError';
+  }
+}

@@ -9,7 +9,9 @@ import { EnvironmentError, UserAbortError, isDescopeRunError } from '../errors.t
 import { appendAuditRecord, currentUser, readGitInfo, type AuditOutcome, type AuditRecord } from './audit.ts';
 import { applyPlan, requiredSecrets, type ChangeResult } from './apply-plan.ts';
 import { describeState, makeBackup, saveBackup, type Backup } from './backup.ts';
+import { recoverInterruptedRun, startJournal, type Journal } from './journal.ts';
 import { readLive, type Session } from './live-plan.ts';
+import { acquireLock, describeHolder, type HeldLock } from './lock.ts';
 import { formatPlan, SYMBOLS } from './plan/format.ts';
 import type { Plan } from './plan/types.ts';
 import type { Output } from './output.ts';
@@ -115,7 +117,48 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
   let exitStatus = 1;
   let failure: string | undefined;
   let backupId: string | undefined;
+  let lock: HeldLock | undefined;
+  let journal: Journal | undefined;
+  let git: ReturnType<typeof gitOf> | undefined;
+  const auditRecord = (): AuditRecord => ({
+    version: 1,
+    time,
+    command: flow.command,
+    tool: { name: 'descope-run', version: toolVersion() },
+    user: currentUser(),
+    host: os.hostname(),
+    ...(git ??= gitOf(root)),
+    environment: env.name,
+    projectId: session.connection.projectId,
+    planFingerprint: plan?.fingerprint ?? '',
+    liveFingerprint: plan?.liveFingerprint ?? '',
+    outcome,
+    changes: plan ? auditChanges(plan, results) : [],
+    ...(backupId ? { backupId } : {}),
+    ...(failure ? { error: failure } : {}),
+    ...(flow.audit?.() ?? {}),
+    durationMs: Date.now() - started,
+    exitStatus,
+  });
   try {
+    // One apply or rollback at a time, taken before the live project is read (./lock.ts).
+    try {
+      lock = acquireLock(root, { env: env.name, projectId: session.connection.projectId, command: flow.command });
+    } catch (error) {
+      outcome = 'refused';
+      throw error;
+    }
+    if (lock.tookOver) {
+      const { holder, reason } = lock.tookOver;
+      output.err(`${c.yellow('warning:')} took over the lock of ${holder ? describeHolder(holder) : 'a run'}: ${reason}`);
+    }
+    const interrupted = recoverInterruptedRun(root, env.name, session.connection.projectId);
+    if (interrupted) {
+      output.err(
+        `${c.yellow('warning:')} the previous ${interrupted.record.command} (pid ${interrupted.pid}, started ${interrupted.record.time}) was interrupted after ${interrupted.settled} of ${interrupted.total} changes; re-planning from the live project`,
+      );
+    }
+
     status.show('reading the live project…');
     const step = await flow.makePlan(session, (refused, refusedPlan) => {
       outcome = refused;
@@ -172,10 +215,13 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
 
     output.out('');
     const total = plan.changes.length;
+    // Before the first write: what a run killed from here on leaves for the next one (./journal.ts).
+    journal = startJournal(root, env.name, session.connection.projectId, auditRecord());
     const applied = await applyPlan(session.connection.api, plan, {
       resolveSecret: (name) => processEnv[name] || (placeholders.has(name) ? EMULATOR_PLACEHOLDER_SECRET : undefined),
       onStart: (address) => status.show(`[${results.length}/${total}] ${address}…`),
       onSettled: (result, settled) => {
+        journal?.record(result);
         results.push(result);
         status.clear();
         const mark = result.status === 'done' ? c.green('✓') : result.status === 'failed' ? c.red('✗') : c.yellow('–');
@@ -202,8 +248,24 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       return exitStatus;
     }
     output.out(c.red(`${verb} finished with failures: ${done} done, ${failed.length} failed, ${skipped.length} not attempted (${seconds} s).`));
+    // One failure cause for many changes (the API stopped answering) is said once, with its addresses.
+    const shown = new Set<string>();
+    const byMessage = new Map<string, ChangeResult[]>();
+    for (const result of [...failed, ...skipped]) {
+      const key = result.error?.message ?? '';
+      byMessage.set(key, [...(byMessage.get(key) ?? []), result]);
+    }
     for (const result of [...failed, ...skipped]) {
       const error = result.error;
+      const same = byMessage.get(error?.message ?? '') ?? [];
+      if (same.length > 2 && !result.error?.message.startsWith(`${result.address}: `)) {
+        if (shown.has(error?.message ?? '')) continue;
+        shown.add(error?.message ?? '');
+        output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${same.length} changes: ${error?.message ?? 'failed'}`);
+        output.out(`      ${same.map((r) => `${SYMBOLS[r.action]} ${r.address}`).join(', ')}`);
+        if (error?.hint) output.out(c.dim(`      hint: ${error.hint}`));
+        continue;
+      }
       // The message starts with the address and names the status and code; show each once.
       const message = (error?.message ?? 'failed').replace(new RegExp(`^${escapeRegExp(result.address)}: `), '');
       const parts = error ? [error.status, error.code].filter((x) => x !== undefined).map(String) : [];
@@ -224,32 +286,15 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     status.clear();
     await session.close();
     // Every run that reached the project is recorded, also one that stopped before it had a plan.
-    const record: AuditRecord = {
-      version: 1,
-      time,
-      command: flow.command,
-      tool: { name: 'descope-run', version: toolVersion() },
-      user: currentUser(),
-      host: os.hostname(),
-      ...gitOf(root),
-      environment: env.name,
-      projectId: session.connection.projectId,
-      planFingerprint: plan?.fingerprint ?? '',
-      liveFingerprint: plan?.liveFingerprint ?? '',
-      outcome,
-      changes: plan ? auditChanges(plan, results) : [],
-      ...(backupId ? { backupId } : {}),
-      ...(failure ? { error: failure } : {}),
-      ...(flow.audit?.() ?? {}),
-      durationMs: Date.now() - started,
-      exitStatus,
-    };
+    const record = auditRecord();
     try {
       appendAuditRecord(root, env.name, record);
     } catch (error) {
       if (!isDescopeRunError(error)) throw error;
       output.err(`${c.yellow('warning:')} ${error.message}`);
     }
+    journal?.finish();
+    lock?.release();
   }
 }
 

@@ -13,7 +13,8 @@ import { DescopeRunError, EnvironmentError } from '../errors.ts';
 
 export const AUDIT_VERSION = 1;
 
-export type AuditOutcome = 'applied' | 'no-changes' | 'partial' | 'failed' | 'stale' | 'refused' | 'aborted';
+/** `interrupted`: a run that was killed mid-write, recorded by the next run from its journal (./journal.ts). */
+export type AuditOutcome = 'applied' | 'no-changes' | 'partial' | 'failed' | 'stale' | 'refused' | 'aborted' | 'interrupted';
 
 export interface AuditChange {
   address: string;

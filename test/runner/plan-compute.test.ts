@@ -827,6 +827,13 @@ describe('computePlan: dependencies', () => {
       expect: { 'roles/Reader': [], 'roles/acme/Admin': ['tenants/acme'], 'tenants/acme': ['default:roles/Reader', 'default:roles/acme/Admin'] },
     },
     {
+      // What an apply killed after the tenants and before their roles leaves: no cycle.
+      name: 'a new role of a live tenant whose default roles name it: the role first, no need of the tenant',
+      desired: { tenants: [tenant({ ...acme, defaultRoles: ['Admin'] })], roles: [role({ name: 'Admin', tenant: 'acme' })] },
+      live: { tenants: [acme] },
+      expect: { 'roles/acme/Admin': [], 'tenants/acme': ['default:roles/acme/Admin'] },
+    },
+    {
       name: 'a tenant needs its parent created; settings and SSO need their tenant',
       desired: { tenants: [tenant({ id: 'root', name: 'Root' }), tenant({ ...acme, parent: 'root', settings: { jitProvisioning: false }, sso: OIDC })] },
       live: {},

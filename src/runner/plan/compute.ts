@@ -415,7 +415,13 @@ function addDependencies(changes: Change[], desired: DesiredProject): void {
     switch (change.kind) {
       case 'role':
         for (const permission of change.after?.permissions ?? []) need(change, permissionAddress(permission));
-        if (change.after?.tenant) need(change, tenantAddress(change.after.tenant));
+        if (change.after?.tenant) {
+          // Only a tenant that does not exist yet must land first. A live tenant's update may be
+          // the setting of default roles that name this very role: waiting for it is a cycle (an
+          // apply killed after the tenants and before their roles leaves exactly that).
+          const tenant = pending.get(tenantAddress(change.after.tenant));
+          if (tenant && (tenant.action === 'create' || tenant.action === 'replace')) need(change, tenant.address);
+        }
         break;
       case 'tenant': {
         if (change.after?.parent) need(change, tenantAddress(change.after.parent));
