@@ -28,7 +28,7 @@ import { createIdGenerator, createRandomStreams } from './random.ts';
 import { DEFAULT_RECENT_LIMIT, RequestLog } from './request-log.ts';
 import { createRouter } from './router.ts';
 import { createRequestListener, type ServerConfig } from './server.ts';
-import { EmulatorStateError, readStateFile, StateFileWriter } from './state-file.ts';
+import { EmulatorStateError, readStateFile, SECRET_DIGEST_PREFIX, StateFileWriter } from './state-file.ts';
 import { createEmptyState, parseState, type EmulatorState } from './state.ts';
 
 export interface EmulatorOptions {
@@ -237,6 +237,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     secretStatus(tenantId, ssoId = '') {
       const found = readSecretStatus(state as EmulatorState, tenantId, ssoId);
       if (!found?.secret) return { set: false, sha256: null };
+      // A state loaded from a file holds the digest (state-file.ts), not the secret.
+      if (found.secret.startsWith(SECRET_DIGEST_PREFIX)) return { set: true, sha256: found.secret.slice(SECRET_DIGEST_PREFIX.length) };
       return { set: true, sha256: createHash('sha256').update(found.secret).digest('hex') };
     },
     on: (name, listener) => events.on(name, listener),

@@ -1,8 +1,12 @@
 // Persistence of the state to one JSON file: read and validated on start, rewritten atomically
 // after every accepted write (temp file in the same directory, mode 0600, fsync, rename, then
 // fsync of the directory), so a crash leaves either the old or the new file, never half of one.
+//
+// An OIDC client secret is write-only at Descope and is never written to disk here: the file
+// holds `sha256:<hex>` of it instead (enough to tell that one is set, and which), so a shell's
+// real secret sent to the embedded emulator (`--env local`) does not end up in .descope/.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseState, type EmulatorState } from './state.ts';
@@ -93,7 +97,7 @@ export class StateFileWriter {
   }
 
   write(state: EmulatorState): Promise<void> {
-    const contents = `${JSON.stringify(state, null, 2)}\n`;
+    const contents = `${JSON.stringify(state, (key, value: unknown) => (key === 'oidcClientSecret' ? secretDigest(value) : value), 2)}\n`;
     const next = this.tail.then(() => writeStateFileAtomic(this.file, contents));
     this.tail = next.catch(() => undefined);
     return next;
@@ -103,4 +107,13 @@ export class StateFileWriter {
   flushed(): Promise<void> {
     return this.tail;
   }
+}
+
+/** Prefix of a client secret kept as its digest (on disk, and in a state loaded from disk). */
+export const SECRET_DIGEST_PREFIX = 'sha256:';
+
+/** A stored secret as it is written to disk: '' stays '', a digest stays as it is. */
+function secretDigest(value: unknown): unknown {
+  if (typeof value !== 'string' || value === '' || value.startsWith(SECRET_DIGEST_PREFIX)) return value;
+  return `${SECRET_DIGEST_PREFIX}${createHash('sha256').update(value).digest('hex')}`;
 }

@@ -163,16 +163,23 @@ function stepsOf(change: Change): Step[] {
   }
 }
 
-/** What to do about a failed call, by its status. */
+/**
+ * What to do about a failed call, by its status (and whether Descope sent an error code: an
+ * answer without one did not come from the Descope API). Shown under the change in the summary;
+ * "run it again" holds for apply and rollback alike: what landed is not redone.
+ */
 export function suggestionFor(error: ChangeError): string {
   const status = error.status;
   if (status === 401 || status === 403) return 'check the management key, and that it belongs to this project';
+  if (status === 404 && error.code === undefined) return 'the answer did not come from the Descope API: check the base URL (baseUrl or DESCOPE_BASE_URL)';
   if (status === 404) return 'the resource is gone from the live project: run diff to see it as it is now';
   if (status === 409) return 'it already exists live: run diff to see it as it is now';
-  if (status === 429) return "the rate limit was hit despite pacing: the environment's budget is higher than the project's plan allows; lower budget.requests";
-  if (status !== undefined && status >= 500) return 'Descope had a problem: retry later (apply again finishes the rest)';
+  if (status === 429) {
+    return "still rate limited after waiting: another client may be using this project's rate limit, or the environment's budget is above it (lower budget.requests); run it again later to finish";
+  }
+  if (status !== undefined && status >= 500) return 'Descope had a problem: retry later (running it again finishes the rest)';
   if (status === 400) return 'Descope refused the value: check this resource in the config';
-  if (status === undefined) return 'Descope could not be reached: check the network and the base URL, then apply again';
+  if (status === undefined) return 'Descope could not be reached or gave no answer: check the network and the base URL, then run it again to finish';
   return 'run diff to see the live project, then apply again';
 }
 
@@ -182,7 +189,8 @@ function toChangeError(error: unknown): ChangeError {
     const out: ChangeError = { message: api.message };
     if (api.status !== undefined) out.status = api.status;
     if (api.errorCode !== undefined) out.code = api.errorCode;
-    out.hint = suggestionFor(out);
+    // The error's own hint (it knows the environment and the key variable) wins over the generic one.
+    out.hint = api.hint ?? suggestionFor(out);
     return out;
   }
   if (isDescopeRunError(error)) return { message: error.message, ...(error.hint ? { hint: error.hint } : {}) };

@@ -2,6 +2,7 @@
 // environment such as `local`, an emulator started in this process on a free loopback port with
 // its state in .descope/local/state.json. Zero setup for `--env local`.
 import type { DescopeApi, WaitEvent } from '../runtime/index.ts';
+import { EnvironmentError } from '../errors.ts';
 import { resolveCredentials, type ResolvedEnvironment } from './environment.ts';
 
 export interface Connection {
@@ -26,16 +27,48 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
   const onWait = options.onWait ? { onWait: options.onWait } : {};
   if (env.target === 'remote') {
     const credentials = resolveCredentials(env, options.processEnv);
-    const api = createDescopeApi({ ...credentials, budget: env.budget, ...onWait });
+    // The variable the key was read from (DESCOPE_MANAGEMENT_KEY overrides the file's), for messages.
+    const keyVariable = options.processEnv?.DESCOPE_MANAGEMENT_KEY ? 'DESCOPE_MANAGEMENT_KEY' : env.keyVariable;
+    const api = createDescopeApi({
+      ...credentials,
+      budget: env.budget,
+      environment: { name: env.name, keyVariable },
+      processEnv: options.processEnv ?? process.env,
+      ...onWait,
+    });
     return { api, projectId: credentials.projectId, description: `project ${credentials.projectId}`, close: async () => api.close() };
   }
-  const { startEmulator } = await import('../emulator/index.ts');
-  const emulator = await startEmulator({ port: 0, ...(env.emulatorStateFile ? { stateFile: env.emulatorStateFile } : {}) });
+  const { startEmulator, EmulatorStateError } = await import('../emulator/index.ts');
+  let emulator: Awaited<ReturnType<typeof startEmulator>>;
+  try {
+    emulator = await startEmulator({ port: 0, ...(env.emulatorStateFile ? { stateFile: env.emulatorStateFile } : {}) });
+  } catch (error) {
+    // The emulator imports nothing from descope-run, so its errors are plain: name the file here.
+    if (!(error instanceof EmulatorStateError)) throw error;
+    const path = await import('node:path');
+    const relative = options.root ? path.relative(options.root, error.file) : '';
+    const shown = relative && !relative.startsWith('..') ? relative : error.file;
+    // The message is a line, then (for a bad shape) zod's list: `✖ problem` / `  → at path` pairs.
+    const [first = '', ...details] = error.message.slice(error.file.length + 2).split('\n');
+    const problems: string[] = [];
+    for (const line of details) {
+      const at = /^\s*→ at (.+)$/.exec(line);
+      if (at && problems.length > 0) problems[problems.length - 1] = `${at[1]}: ${problems[problems.length - 1]}`;
+      else if (line.startsWith('✖ ')) problems.push(line.slice(2));
+    }
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new EnvironmentError(`${shown}: ${first.replace(/:$/, '')}${problems.length > 0 ? `: ${problems[0]}${more}` : ''}`, {
+      hint: `the embedded emulator of environment "${env.name}" keeps its state there${env.file ? ` (emulator.stateFile in ${env.file})` : ''}; fix the file, delete it to start from an empty project, or point stateFile elsewhere`,
+      cause: error,
+    });
+  }
   const api = createDescopeApi({
     projectId: emulator.projectId,
     managementKey: emulator.managementKey,
     baseUrl: emulator.url,
     budget: env.budget,
+    environment: { name: env.name },
+    processEnv: options.processEnv ?? process.env,
     ...onWait,
   });
   const state = env.emulatorStateFile

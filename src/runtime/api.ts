@@ -1,10 +1,21 @@
 // The Descope management API as the rest of descope-run sees it: the only place the SDK client is
 // built. Every call goes through the scheduler (pacing, the 429 pause, retries) and comes back as
-// a value or an ApiError that starts with the resource address.
+// a value or an ApiError that starts with the resource address, or, when the whole connection
+// failed (key rejected, host unreachable, outage), with the environment and what to check.
+//
+// The management key never leaves this module in a message: errors are checked for it (and for
+// its base64 form, as in an Authorization header) and redacted.
+//
+// Tuning for tests and slow links, read from the environment variables the caller passes
+// (`processEnv`); explicit options win:
+//   DESCOPE_RUN_REQUEST_TIMEOUT_MS   a request with no answer after this long is abandoned (default 30000)
+//   DESCOPE_RUN_BACKOFF_BASE_MS      first retry delay, doubled per attempt (default 500)
+//   DESCOPE_RUN_BACKOFF_MAX_MS       largest retry delay (default 15000)
+//   DESCOPE_RUN_MAX_RATE_LIMIT_WAITS 429 pauses one call waits out before it gives up (default 10)
 
 import DescopeClient from '@descope/node-sdk';
 import type { ResponseData, SdkResponse } from '@descope/node-sdk';
-import { ApiError } from '../errors.ts';
+import { ApiError, EnvironmentError } from '../errors.ts';
 import {
   Scheduler,
   type Budget,
@@ -25,7 +36,43 @@ export interface DescopeApiOptions extends Omit<SchedulerOptions, 'budget'> {
   baseUrl?: string | undefined;
   /** The environment's request budget; default 100 per 60 s. */
   budget?: Budget | undefined;
+  /**
+   * The environment this API is for, so that failures of the whole connection name it and the
+   * variable the key came from: `environment "prod": Descope rejected the management key …;
+   * check DESCOPE_PROD_MANAGEMENT_KEY and that it is a key of project P2…`.
+   */
+  environment?: { name: string; keyVariable?: string | undefined } | undefined;
+  /** Where the DESCOPE_RUN_* tuning variables are read from; none when absent. */
+  processEnv?: NodeJS.ProcessEnv | undefined;
 }
+
+/** The DESCOPE_RUN_* variables and the scheduler option each sets. */
+const TUNING = {
+  DESCOPE_RUN_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  DESCOPE_RUN_BACKOFF_BASE_MS: 'backoffBaseMs',
+  DESCOPE_RUN_BACKOFF_MAX_MS: 'backoffMaxMs',
+  DESCOPE_RUN_MAX_RATE_LIMIT_WAITS: 'maxRateLimitWaits',
+} as const satisfies Record<string, keyof SchedulerOptions>;
+
+/** Scheduler options from the DESCOPE_RUN_* variables that are set; a bad value is an error. */
+export function schedulerTuningFromEnv(processEnv: NodeJS.ProcessEnv): Partial<SchedulerOptions> {
+  const out: Partial<Record<(typeof TUNING)[keyof typeof TUNING], number>> = {};
+  for (const [variable, option] of Object.entries(TUNING) as [keyof typeof TUNING, (typeof TUNING)[keyof typeof TUNING]][]) {
+    const raw = processEnv[variable];
+    if (raw === undefined || raw.trim() === '') continue;
+    const value = Number(raw.trim());
+    if (!(Number.isInteger(value) && value >= (option === 'maxRateLimitWaits' ? 0 : 1))) {
+      throw new EnvironmentError(`${variable}: "${raw}" is not a whole number${option === 'maxRateLimitWaits' ? '' : ' of milliseconds above 0'}`, {
+        hint: `set it to e.g. ${option === 'maxRateLimitWaits' ? '10' : '30000'}, or unset it`,
+      });
+    }
+    out[option] = value;
+  }
+  return out;
+}
+
+/** Characters fetch refuses in a header value (it would quote the value, key and all, in its error). */
+const INVALID_HEADER_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/;
 
 export interface DescopeApi {
   readonly projectId: string;
@@ -48,20 +95,39 @@ export interface DescopeApi {
 }
 
 export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
-  const { projectId, managementKey, baseUrl, budget, ...schedulerOptions } = options;
+  const { projectId, managementKey, baseUrl, budget, environment, processEnv, ...explicit } = options;
+  const label = environment ? `environment "${environment.name}"` : `project ${projectId || '(none)'}`;
+  const keyVariable = environment?.keyVariable;
   if (!projectId) {
-    throw new ApiError('project: the Descope project id is empty', {
+    throw new ApiError(`${label}: the Descope project id is empty`, {
       address: 'project',
       hint: 'Set projectId in the environment file or DESCOPE_PROJECT_ID',
     });
   }
   if (!managementKey) {
-    throw new ApiError(`project ${projectId}: the management key is empty`, {
+    throw new ApiError(`${label}: the management key is empty`, {
       address: 'project',
-      hint: 'Set the environment variable that holds the management key (default DESCOPE_MANAGEMENT_KEY)',
+      hint: `Set ${keyVariable ?? 'the environment variable that holds the management key (default DESCOPE_MANAGEMENT_KEY)'}`,
     });
   }
-  const scheduler = new Scheduler(budget ? { ...schedulerOptions, budget } : schedulerOptions);
+  // Checked before anything is sent: fetch would refuse the header and quote it in its error.
+  for (const [what, value] of [['the management key', managementKey], ['the project id', projectId]] as const) {
+    if (INVALID_HEADER_CHARACTER.test(value)) {
+      const where = what === 'the management key' ? (keyVariable ?? 'the management key variable') : 'the project id';
+      throw new ApiError(`${label}: ${what} contains a line break or a character that cannot be sent in an HTTP header; check ${where}`, {
+        address: 'project',
+        hint: 'a key copied from a file often ends with a line break: strip it',
+      });
+    }
+  }
+  const schedulerOptions: SchedulerOptions = {
+    ...(processEnv ? schedulerTuningFromEnv(processEnv) : {}),
+    ...explicit,
+    label,
+    authAction: `check ${keyVariable ?? 'the management key'} and that it is a key of project ${projectId}`,
+    ...(budget ? { budget } : {}),
+  };
+  const scheduler = new Scheduler(schedulerOptions);
   // No logger: the SDK then prints nothing (runtime never prints). Its license handshake goes
   // through the scheduler's fetch like everything else and takes the first slot.
   const client = DescopeClient({
@@ -75,7 +141,10 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
   return {
     projectId,
     budget: scheduler.budget,
-    call: (address, send, callOptions) => scheduler.call(address, () => send(management), callOptions),
+    call: (address, send, callOptions) =>
+      scheduler.call(address, () => send(management), callOptions).catch((error: unknown) => {
+        throw redact(error, managementKey);
+      }),
     stats: () => scheduler.stats(),
     get paused() {
       return scheduler.paused;
@@ -84,4 +153,24 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
       scheduler.stop(new ApiError('project: the Descope API client was closed', { address: 'project' }));
     },
   };
+}
+
+/**
+ * The error with the key taken out of its message and hint (raw, base64 and URL-encoded forms),
+ * in case a server or a library echoed it. Not expected; cheap to make sure.
+ */
+function redact(error: unknown, key: string): unknown {
+  if (!(error instanceof ApiError)) return error;
+  const forms = [key, Buffer.from(key).toString('base64'), encodeURIComponent(key)].filter((form) => form.length >= 4);
+  const clean = (text: string): string => forms.reduce((out, form) => out.split(form).join('[redacted]'), text);
+  const message = clean(error.message);
+  const hint = error.hint === undefined ? undefined : clean(error.hint);
+  if (message === error.message && hint === error.hint) return error;
+  return new ApiError(message, {
+    address: error.address,
+    status: error.status,
+    errorCode: error.errorCode,
+    retryAfter: error.retryAfter,
+    ...(hint === undefined ? {} : { hint }),
+  });
 }

@@ -22,6 +22,11 @@
 // never retries and this scheduler's policy is the only one. Non-JSON bodies (an HTML error page
 // from a proxy) also become a rejection that carries the status, instead of the SDK's SyntaxError.
 //
+// Failures are worded for the person who has to act on them. A failure of the whole connection
+// (the key rejected, the host not found or refusing, no answer, an outage, a rate limit that will
+// not lift, a base URL that is not the Descope API) starts with `label` (e.g. `environment
+// "prod"`) and says what to do; a failure about one resource starts with its address.
+//
 // Nothing here prints: waits go to `onWait`, failures are ApiErrors.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -82,6 +87,16 @@ export interface SchedulerOptions {
   requestTimeoutMs?: number;
   /** Pause when a 429 carries no usable Retry-After. Default: the budget's window. */
   rateLimitFallbackMs?: number;
+  /**
+   * What failures of the whole connection are about, the start of their message: e.g.
+   * `environment "prod"`. Default `the Descope API`.
+   */
+  label?: string;
+  /**
+   * What to do when Descope rejects the management key (401/403), e.g. `check
+   * DESCOPE_PROD_MANAGEMENT_KEY and that it is a key of project P2…`. Never the key itself.
+   */
+  authAction?: string;
   /** Called whenever a wait starts (or a rate-limit pause is extended). Must not throw. */
   onWait?: (event: WaitEvent) => void;
   /** The fetch that reaches the network. Default globalThis.fetch. */
@@ -161,17 +176,38 @@ class HttpFailure extends Error {
     readonly body: Record<string, unknown> | undefined,
     readonly text: string,
     readonly retryAfterSeconds: number | undefined,
+    /** Where the answer came from: `https://api.descope.com`. */
+    readonly origin: string,
   ) {
     super(`HTTP ${status}`);
     this.name = 'HttpFailure';
   }
 }
 
-/** No answer: refused, reset, dropped, timed out. */
+/** Why no answer came: what a person can do about it differs. */
+type TransportReason = 'timeout' | 'refused' | 'dns' | 'other';
+
+/** No answer: refused, reset, dropped, timed out, host not found. */
 class TransportFailure extends Error {
-  constructor(message: string, options: { cause: unknown }) {
+  constructor(
+    message: string,
+    readonly reason: TransportReason,
+    /** The system error code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…), when there is one. */
+    readonly errorCode: string | undefined,
+    /** Where the request went: `https://api.descope.com`. */
+    readonly origin: string,
+    options: { cause: unknown },
+  ) {
     super(message, options);
     this.name = 'TransportFailure';
+  }
+}
+
+/** A request that no network could carry: the fetch refused it before sending (a bad header value). */
+class RequestRejected extends Error {
+  constructor(options: { cause: unknown }) {
+    super('the request could not be sent', options);
+    this.name = 'RequestRejected';
   }
 }
 
@@ -184,7 +220,16 @@ interface CallContext {
 type Outcome =
   | { kind: 'ok' }
   | { kind: 'rate-limit'; retryAfter: number | undefined; error: SdkResult<unknown>['error'] }
-  | { kind: 'transient'; status: number | undefined; errorCode: string | undefined; cause: string; retryAfter: number | undefined; error: unknown }
+  | {
+      kind: 'transient';
+      status: number | undefined;
+      errorCode: string | undefined;
+      cause: string;
+      retryAfter: number | undefined;
+      error: unknown;
+      /** Set when there was no answer at all. */
+      transport?: TransportFailure | undefined;
+    }
   | { kind: 'final'; error: ApiError };
 
 export class Scheduler {
@@ -196,9 +241,10 @@ export class Scheduler {
 
   private readonly queue: PQueue;
   private readonly context = new AsyncLocalStorage<CallContext>();
-  private readonly options: Required<Omit<SchedulerOptions, 'onWait' | 'budget' | 'safetyMs' | 'rateLimitFallbackMs'>> & {
+  private readonly options: Required<Omit<SchedulerOptions, 'onWait' | 'budget' | 'safetyMs' | 'rateLimitFallbackMs' | 'authAction'>> & {
     onWait: SchedulerOptions['onWait'];
     rateLimitFallbackMs: number;
+    authAction: string | undefined;
   };
   private readonly pacing: 'even' | 'window';
   private readonly windowMs: number;
@@ -210,6 +256,8 @@ export class Scheduler {
   private resumeTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private stopError: ApiError | undefined;
+  /** Where the last request went (for messages about the connection). */
+  private origin: string | undefined;
   private readonly counters: SchedulerStats = {
     requests: 0,
     rateLimited: 0,
@@ -245,6 +293,8 @@ export class Scheduler {
       pacing: this.pacing,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       random: options.random ?? Math.random,
+      label: options.label ?? 'the Descope API',
+      authAction: options.authAction,
       onWait: options.onWait,
     };
     this.queue = new PQueue({ concurrency: this.options.concurrency });
@@ -282,18 +332,7 @@ export class Scheduler {
           return (result?.data ?? undefined) as Unwrapped<T>;
         case 'rate-limit': {
           rateLimitWaits += 1;
-          if (rateLimitWaits > this.options.maxRateLimitWaits) {
-            throw new ApiError(
-              `${address}: still rate limited (429) after waiting ${this.options.maxRateLimitWaits} times; stopped`,
-              {
-                address,
-                status: 429,
-                errorCode: outcome.error?.errorCode,
-                retryAfter: outcome.retryAfter,
-                hint: 'Another client may be using the same budget; lower the environment budget or retry later',
-              },
-            );
-          }
+          if (rateLimitWaits > this.options.maxRateLimitWaits) throw this.rateLimitError(address, outcome);
           // The queue was paused when the 429 arrived (see send); the retry just queues behind it.
           attempt -= 1;
           continue;
@@ -304,30 +343,11 @@ export class Scheduler {
           this.consecutiveFailures += 1;
           const last = outcome.cause;
           if (this.consecutiveFailures >= this.options.maxConsecutiveFailures) {
-            const error = new ApiError(
-              `${address}: the Descope API failed ${this.consecutiveFailures} times in a row (last: ${last}); stopped instead of hammering it; retry later`,
-              {
-                address,
-                status: outcome.status,
-                errorCode: outcome.errorCode,
-                retryAfter: outcome.retryAfter,
-                cause: outcome.error,
-                hint: 'Descope may be having an outage (https://status.descope.com); nothing after this point was sent',
-              },
-            );
+            const error = this.failureError('stop', address, this.consecutiveFailures, outcome);
             this.stop(error);
             throw error;
           }
-          if (attempt >= this.options.maxAttempts) {
-            throw new ApiError(`${address}: the Descope API failed ${attempt} times for this call (last: ${last}); gave up`, {
-              address,
-              status: outcome.status,
-              errorCode: outcome.errorCode,
-              retryAfter: outcome.retryAfter,
-              cause: outcome.error,
-              hint: 'Retry later; if it persists, check https://status.descope.com',
-            });
-          }
+          if (attempt >= this.options.maxAttempts) throw this.failureError('gave-up', address, attempt, outcome);
           const ms = this.backoffMs(attempt, outcome.retryAfter);
           this.report({ reason: 'retry', ms, address, attempt, status: outcome.status, cause: last });
           await sleep(ms);
@@ -397,6 +417,8 @@ export class Scheduler {
     this.counters.firstRequestAt ??= now;
     this.counters.lastRequestAt = now;
 
+    const origin = originOf(input);
+    this.origin = origin;
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     let response: Response;
@@ -405,7 +427,11 @@ export class Scheduler {
       response = await this.options.fetch(input, { ...init, signal });
       text = await response.text();
     } catch (error) {
-      throw new TransportFailure(describeTransportError(error, this.options.requestTimeoutMs), { cause: error });
+      // fetch rejects a request it cannot even build (a header value with a line break, say) with
+      // a bare TypeError whose message quotes the value: never retried, never echoed.
+      if (error instanceof TypeError && error.cause === undefined) throw new RequestRejected({ cause: error });
+      const { message, reason, code } = describeTransportError(error, this.options.requestTimeoutMs);
+      throw new TransportFailure(message, reason, code, origin, { cause: error });
     }
 
     const body = parseJsonObject(text);
@@ -419,12 +445,12 @@ export class Scheduler {
       this.pauseFor(ms, address, `429${codeSuffix(body)}`);
     }
     if (RETRYABLE_STATUSES.has(response.status)) {
-      throw new HttpFailure(response.status, body, text, retryAfterSeconds);
+      throw new HttpFailure(response.status, body, text, retryAfterSeconds, origin);
     }
     // The SDK parses every body as JSON and crashes on anything else: hand it JSON, or fail here
     // with the status in hand. A 429 must reach the SDK whatever its body says.
     if (text.trim() === '' || (response.status === 429 && !isJson(text))) text = '{}';
-    else if (body === undefined && !isJson(text)) throw new HttpFailure(response.status, undefined, text, retryAfterSeconds);
+    else if (body === undefined && !isJson(text)) throw new HttpFailure(response.status, undefined, text, retryAfterSeconds, origin);
     const headers = new Headers(response.headers);
     headers.delete('content-length');
     headers.delete('content-encoding');
@@ -518,12 +544,14 @@ export class Scheduler {
     if (status === 429) {
       return { kind: 'rate-limit', retryAfter: toSeconds(error?.retryAfter), error };
     }
-    return { kind: 'final', error: apiErrorFromAnswer(address, status, error) };
+    // A 404 that is not a Descope error (no error code) is a server that is not the Descope API.
+    if (status === 404 && !error?.errorCode) return { kind: 'final', error: this.notTheApiError(address, 404, this.origin, undefined) };
+    return { kind: 'final', error: apiErrorFromAnswer(address, status, error, { label: this.options.label, authAction: this.options.authAction }) };
   }
 
   private classifyThrown(address: string, error: unknown): Outcome {
     if (error instanceof TransportFailure) {
-      return { kind: 'transient', status: undefined, errorCode: undefined, cause: error.message, retryAfter: undefined, error };
+      return { kind: 'transient', status: undefined, errorCode: error.errorCode, cause: error.message, retryAfter: undefined, error, transport: error };
     }
     if (error instanceof HttpFailure) {
       const errorCode = typeof error.body?.['errorCode'] === 'string' ? error.body['errorCode'] : undefined;
@@ -537,15 +565,15 @@ export class Scheduler {
           error,
         };
       }
+      return { kind: 'final', error: this.notTheApiError(address, error.status, error.origin, error.text) };
+    }
+    if (error instanceof RequestRejected) {
+      const label = this.options.label;
       return {
         kind: 'final',
         error: new ApiError(
-          `${address}: Descope answered ${error.status} with a body that is not JSON (${snippet(error.text)})`,
-          {
-            address,
-            status: error.status,
-            hint: 'Is the base URL right? It should point at the Descope API (https://api.descope.com)',
-          },
+          `${label}: the request for ${address} could not be sent: a header value is invalid (a line break or another character HTTP does not allow in the project id or the management key?)`,
+          { address, hint: 'check the project id and the management key for stray spaces, quotes or line breaks' },
         ),
       };
     }
@@ -556,22 +584,131 @@ export class Scheduler {
       error: new ApiError(`${address}: the Descope SDK call failed: ${message}`, { address, cause: error }),
     };
   }
+
+  // --- wording ---------------------------------------------------------------------------------
+
+  /** An answer that did not come from the Descope API: the base URL points somewhere else. */
+  private notTheApiError(address: string, status: number, origin: string | undefined, text: string | undefined): ApiError {
+    const what = text === undefined ? '' : ` (${text.trim() === '' ? 'an empty body' : `not JSON: ${snippet(text)}`})`;
+    return new ApiError(
+      `${this.options.label}: ${origin ?? 'the base URL'} answered ${status}${what} for ${address}, so it is not the Descope management API; check the base URL`,
+      {
+        address,
+        status,
+        hint: `set baseUrl in the environment file (or DESCOPE_BASE_URL) to the Descope API: https://api.descope.com unless your project is in another region`,
+      },
+    );
+  }
+
+  /** 429s that did not lift after `maxRateLimitWaits` pauses. */
+  private rateLimitError(address: string, outcome: Extract<Outcome, { kind: 'rate-limit' }>): ApiError {
+    const code = outcome.error?.errorCode ? ` ${outcome.error.errorCode}` : '';
+    const { requests, windowSeconds } = this.budget;
+    return new ApiError(
+      `${this.options.label}: still rate limited (429${code}) after waiting ${times(this.options.maxRateLimitWaits)} for ${address}: another client is using this project's rate limit; retry later`,
+      {
+        address,
+        status: 429,
+        errorCode: outcome.error?.errorCode,
+        retryAfter: outcome.retryAfter,
+        hint: `if nothing else uses the project, its limit is below this environment's budget (${requests} requests per ${windowSeconds} s): lower budget.requests in the environment file`,
+      },
+    );
+  }
+
+  /**
+   * Retryable failures that did not go away: `stop` after failures in a row across calls (the
+   * scheduler stops), `gave-up` after one call's attempts ran out. No answer at all is a problem
+   * of the connection (its message names the host and what to check); a 5xx is Descope's.
+   */
+  private failureError(kind: 'stop' | 'gave-up', address: string, count: number, outcome: Extract<Outcome, { kind: 'transient' }>): ApiError {
+    const label = this.options.label;
+    const tries = kind === 'stop' ? `${times(count)} in a row` : `${times(count)} for ${address}`;
+    const then = kind === 'stop' ? 'stopped, nothing more was sent' : 'gave up on it';
+    const common = { address, status: outcome.status, errorCode: outcome.errorCode, retryAfter: outcome.retryAfter, cause: outcome.error };
+    const transport = outcome.transport;
+    if (transport) {
+      const origin = transport.origin;
+      switch (transport.reason) {
+        case 'dns':
+          return new ApiError(
+            `${label}: the host ${hostOf(origin)} of the base URL ${origin} was not found (${transport.errorCode ?? 'DNS'}, ${tries}); check the base URL`,
+            {
+              ...common,
+              hint: 'set baseUrl in the environment file (or DESCOPE_BASE_URL) to the Descope API, https://api.descope.com by default; if it is right, check DNS and the network',
+            },
+          );
+        case 'refused':
+          return new ApiError(
+            `${label}: ${origin} refused the connection (${transport.errorCode ?? 'ECONNREFUSED'}, ${tries}); check the base URL and that the service is up`,
+            { ...common, hint: 'the base URL is baseUrl in the environment file, or DESCOPE_BASE_URL' },
+          );
+        case 'timeout':
+          return new ApiError(
+            `${label}: ${origin} gave no answer within ${formatMs(this.options.requestTimeoutMs)} (${tries}); ${then}; check the network and retry later`,
+            {
+              ...common,
+              hint: `see https://status.descope.com; the time limit per request is ${this.options.requestTimeoutMs} ms (DESCOPE_RUN_REQUEST_TIMEOUT_MS)`,
+            },
+          );
+        case 'other':
+          return new ApiError(
+            `${label}: the connection to ${origin} failed (${transport.errorCode ?? transport.message}, ${tries}); ${then}; check the network and retry later`,
+            { ...common, hint: 'a proxy or firewall in between? see also https://status.descope.com' },
+          );
+      }
+    }
+    return new ApiError(`${label}: Descope failed ${tries} (last: ${outcome.cause}${kind === 'stop' ? `, for ${address}` : ''}); ${then}; retry later`, {
+      ...common,
+      hint: 'Descope may be having an outage (https://status.descope.com); running the command again redoes nothing that landed',
+    });
+  }
 }
 
-/** The ApiError for a Descope error answer (anything but 429 and the retryable statuses). */
-export function apiErrorFromAnswer(address: string, status: number | undefined, error: SdkResult<unknown>['error']): ApiError {
+/** How a scheduler words failures of the whole connection (see SchedulerOptions). */
+export interface ErrorWording {
+  label?: string | undefined;
+  authAction?: string | undefined;
+}
+
+/**
+ * The ApiError for a Descope error answer (anything but 429 and the retryable statuses). A 401 or
+ * 403 is about the key, not the resource: it starts with the label and says what to check.
+ */
+export function apiErrorFromAnswer(
+  address: string,
+  status: number | undefined,
+  error: SdkResult<unknown>['error'],
+  wording: ErrorWording = {},
+): ApiError {
   const code = error?.errorCode;
   const parts = [error?.errorDescription, error?.errorMessage].filter(
     (part, index, all): part is string => typeof part === 'string' && part !== '' && all.indexOf(part) === index,
   );
   const what = parts.length > 0 ? `: ${parts.join(': ')}` : '';
-  return new ApiError(`${address}: Descope answered ${status ?? '?'}${code ? ` ${code}` : ''}${what}`, {
-    address,
-    status,
-    errorCode: code,
-    retryAfter: toSeconds(error?.retryAfter),
-    hint: status === 401 || status === 403 ? 'Check the project id and the management key' : undefined,
-  });
+  const answer = `${status ?? '?'}${code ? ` ${code}` : ''}${what}`;
+  const options = { address, status, errorCode: code, retryAfter: toSeconds(error?.retryAfter) };
+  if (status === 401) {
+    // The key itself was refused: nothing will work with it, so the message is about the connection.
+    return new ApiError(`${wording.label ?? 'the Descope API'}: Descope rejected the management key (${answer}); ${authAction(wording)}`, {
+      ...options,
+      hint: 'a management key is made in the Descope console (company settings); descope-run never prints it',
+    });
+  }
+  if (status === 403) {
+    // The key was accepted but may not do this (a key of another project, or limited to some
+    // tenants or roles): about this resource, so it starts with the address.
+    const whose = wording.label ? `the management key of ${wording.label}` : 'the management key';
+    return new ApiError(`${address}: Descope answered ${answer}: ${whose} may not do this; ${authAction(wording)}`, {
+      ...options,
+      hint: 'a key limited to some tenants or to read-only roles cannot manage the whole project',
+    });
+  }
+  return new ApiError(`${address}: Descope answered ${answer}`, options);
+}
+
+function authAction(wording: ErrorWording): string {
+  return wording.authAction ?? 'check the management key and that it is a key of this project';
 }
 
 function toSeconds(value: unknown): number | undefined {
@@ -623,12 +760,49 @@ function snippet(text: string): string {
   return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat === '' ? 'empty' : flat;
 }
 
-function describeTransportError(error: unknown, timeoutMs: number): string {
+function describeTransportError(error: unknown, timeoutMs: number): { message: string; reason: TransportReason; code: string | undefined } {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+    return { message: `no answer within ${formatMs(timeoutMs)}`, reason: 'timeout', code: undefined };
   }
-  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const code = errorCodeOf(error);
   const message = error instanceof Error ? error.message : String(error);
-  return `connection failed (${code ?? message})`;
+  const reason: TransportReason =
+    code === 'ECONNREFUSED' ? 'refused' : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' ? 'dns' : code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'other';
+  return { message: `connection failed (${code ?? message})`, reason, code };
+}
+
+/** The system error code of a fetch failure: on the cause, or on the first of an AggregateError's errors. */
+function errorCodeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    const inner: unknown = current instanceof AggregateError ? current.errors[0] : current.cause;
+    current = inner;
+  }
+  return undefined;
+}
+
+function originOf(input: string | URL | Request): string {
+  try {
+    return new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url).origin;
+  } catch {
+    return 'the base URL';
+  }
+}
+
+function hostOf(origin: string): string {
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return origin;
+  }
+}
+
+function times(n: number): string {
+  return n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }

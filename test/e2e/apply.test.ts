@@ -156,7 +156,7 @@ test('a failure mid-apply: the others land, the summary is right, and a re-run f
   assert.ok(failed, `the summary lists the failed tenant with its status and code:\n${first.stdout}`);
   const landed = failed === 'acme' ? 'globex' : 'acme';
   assert.match(first.stdout, /Apply finished with failures: 5 done, 1 failed, 2 not attempted/);
-  assert.match(first.stdout, new RegExp(`✗ \\+ tenants/${failed}: .*\\n {6}hint: check the management key, and that it belongs to this project\\n`));
+  assert.match(first.stdout, new RegExp(`✗ \\+ tenants/${failed}: .*check TEST_MGMT_KEY and that it is a key of project .*\\n {6}hint: \\S`));
   for (const dependant of [`roles/${failed}/Agent`, `tenants/${failed}/settings`]) {
     assert.match(first.stdout, new RegExp(`^ {2}– \\+ ${dependant}: not attempted: it needs tenants/${failed}, which failed$`, 'm'));
   }

@@ -42,7 +42,9 @@ test('the sample project on the embedded emulator, imported from a folder with n
   const applied = await runCli(['apply', '--env', 'local', '--yes'], { cwd: sample, env: { ACME_OIDC_CLIENT_SECRET: CANARY } });
   assert.equal(applied.code, 0, applied.stdout + applied.stderr);
   const state = path.join('.descope', 'local', 'state.json');
-  assert.ok((await readFile(path.join(sample, state), 'utf8')).includes(CANARY), 'the secret was planted in the emulator');
+  // The emulator keeps the secret, and writes only its digest to its state file.
+  const stateText = await readFile(path.join(sample, state), 'utf8');
+  assert.ok(stateText.includes(`sha256:${createHash('sha256').update(CANARY).digest('hex')}`) && !stateText.includes(CANARY), 'the secret was planted in the emulator');
 
   // Only the emulator's state: no descope.config.ts, no environments/ (`--env local` is built in).
   await mkdir(path.join(bare, '.descope', 'local'), { recursive: true });

@@ -218,11 +218,11 @@ describe('runtime scheduler: giving up', () => {
 
     await assert.rejects(api.call('permissions/a', (m) => m.permission.create('a', '')), (error: unknown) => {
       assert.ok(error instanceof ApiError);
-      assert.match(error.message, /^permissions\/a: the Descope API failed 3 times for this call \(last: 502 E990502/);
+      assert.match(error.message, /^project P2emulator0{18}: Descope failed 3 times for permissions\/a \(last: 502 E990502/);
       assert.equal(error.status, 502);
       return true;
     });
-    const stop = /^permissions\/b: the Descope API failed 5 times in a row \(last: 502 E990502 .*\); stopped instead of hammering it; retry later$/;
+    const stop = /^project P2emulator0{18}: Descope failed 5 times in a row \(last: 502 E990502 .*, for permissions\/b\); stopped, nothing more was sent; retry later$/;
     await assert.rejects(api.call('permissions/b', (m) => m.permission.create('b', '')), (error: unknown) => {
       assert.ok(error instanceof ApiError);
       assert.match(error.message, stop);

@@ -53,6 +53,13 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
     throw error;
   }
 
+  // Listen for Ctrl-C before saying it stops the emulator: a signal right after the banner must
+  // close it cleanly, not kill the process.
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  process.once('SIGINT', () => stop());
+  process.once('SIGTERM', () => stop());
+
   output.out(`Descope emulator listening on ${emulator.url}`);
   output.out(`  project id:      ${emulator.projectId}`);
   output.out(`  management key:  ${values['management-key'] === undefined ? `${emulator.managementKey} (the emulator's default)` : '(as given)'}`);
@@ -60,11 +67,7 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
   if (rate) output.out(`  budget:          ${rate.requests} requests per ${rate.windowMs} ms`);
   output.out(`Point the SDK at it: DescopeClient({ projectId, managementKey, baseUrl: '${emulator.url}' }). Ctrl-C stops it.`);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await emulator.close();
   output.err('emulator stopped');
   return 0;

@@ -173,11 +173,13 @@ async function writeAtomically(
   let createdParent: string | undefined;
   try {
     createdParent = await mkdir(parent, { recursive: true });
-    await mkdir(temp);
+    // Project data: 0600 files in 0700 folders, like everything else descope-run writes (git
+    // keeps no mode but the executable bit, so a commit is unaffected).
+    await mkdir(temp, { mode: 0o700 });
     for (const file of imported.files) {
       const target = path.join(temp, ...file.path.split('/'));
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, file.content, { flag: 'wx' });
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await writeFile(target, file.content, { flag: 'wx', mode: 0o600 });
     }
     const result = await check(temp);
     // The check bundled the config under node_modules/.descope-run; the folder was not asked for.
