@@ -338,7 +338,11 @@ async function run(argv: string[], base: Omit<CommandContext, 'values' | 'positi
   }
 }
 
-/** Expected errors print one message (and a hint); bugs print a stack and say so. Exit code 1. */
+/**
+ * Expected errors print their message (one line, or one per build error) and a hint line; bugs
+ * print a stack and say so. Exit code 1. An API error may quote a server's text (a Descope error
+ * description, a proxy's page) with line breaks: folded, so it stays one line.
+ */
 export function reportError(output: Output, error: unknown): number {
   const { c } = output;
   if (error instanceof ConfigValidationError) {
@@ -347,8 +351,9 @@ export function reportError(output: Output, error: unknown): number {
     return 1;
   }
   if (isDescopeRunError(error)) {
-    output.err(`${c.red('error:')} ${error.message}`);
-    if (error.hint) output.err(c.dim(`  hint: ${error.hint}`));
+    const oneLine = (text: string): string => (error.code === 'api' ? text.replace(/\s*[\r\n]+\s*/g, ' ').trim() : text);
+    output.err(`${c.red('error:')} ${oneLine(error.message)}`);
+    if (error.hint) output.err(c.dim(`  hint: ${oneLine(error.hint)}`));
     return 1;
   }
   output.err(`${c.red('descope-run crashed: this is a bug in descope-run, please report it with the trace below.')}`);
