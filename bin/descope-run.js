@@ -3,3 +3,5 @@
 import { main } from '../dist/runner/cli.js';
 
 await main(process.argv.slice(2));
+// A config may leave a timer or socket open; the command is done, so do not wait for it forever.
+setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();

@@ -26,10 +26,15 @@ import type {
   Vars,
 } from './types.ts';
 
+/** Freezes every object reachable from `value`. A loop, not recursion: a value nested 100,000 deep reaches the checks, which say so. */
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as object)) deepFreeze(child);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (item !== null && typeof item === 'object' && !Object.isFrozen(item)) {
+      Object.freeze(item);
+      for (const child of Object.values(item)) pending.push(child);
+    }
   }
   return value;
 }

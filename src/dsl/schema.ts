@@ -13,13 +13,27 @@ export const hostnameSchema = z
   .string()
   .regex(HOSTNAME, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid host name (expected e.g. "acme.com")` });
 
+/**
+ * Names of the members every JavaScript object has (`constructor`, `__proto__`, `toString`, …).
+ * Ids and permission names are keys of plain records throughout descope-run: as keys, these would
+ * read or replace Object.prototype's members instead of a resource.
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 const idSchema = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(128)
-  .regex(RESOURCE_ID, { error: 'may hold only letters, digits and . _ : @ - (no spaces or slashes)' });
+  .regex(RESOURCE_ID, { error: 'may hold only letters, digits and . _ : @ - (no spaces or slashes)' })
+  .refine((id) => !RESERVED_KEYS.has(id), {
+    error: (iss) => `${JSON.stringify(iss.input)} is reserved (every JavaScript object has a member of that name, which would stand in for the resource); pick another id`,
+  });
 
 const nameSchema = z.string().trim().min(1, { error: 'must not be empty' }).max(256);
+/** A permission's name, which keys the permissions like an id. */
+const permissionNameSchema = nameSchema.refine((name) => !RESERVED_KEYS.has(name), {
+  error: (iss) => `${JSON.stringify(iss.input)} is reserved (every JavaScript object has a member of that name, which would stand in for the permission); pick another name`,
+});
 
 export const secretRefSchema = z.strictObject(
   {
@@ -140,7 +154,7 @@ export const tenantSchema = z.strictObject({
 
 export const permissionSchema = z.strictObject({
   kind: z.literal('permission'),
-  name: nameSchema,
+  name: permissionNameSchema,
   description: z.string().optional(),
   protect: z.boolean().optional(),
 });
@@ -156,7 +170,53 @@ export const roleSchema = z.strictObject({
   protect: z.boolean().optional(),
 });
 
-const jsonObject = z.record(z.string(), z.unknown());
+/** Flow and theme documents (and what | json emits) nest no deeper than this; a real flow needs a few dozen levels. */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Why `value` is not plain JSON data, or undefined: a cycle, nesting deeper than MAX_JSON_DEPTH, a
+ * value JSON cannot hold (a function, a symbol, a bigint, NaN), an object that is not a plain
+ * object or array (a Date, a Map, a class instance), or a getter. `undefined` members are allowed:
+ * JSON leaves them out. Recursion is bounded by the depth limit.
+ */
+export function jsonDataProblem(value: unknown): { path: PropertyKey[]; message: string } | undefined {
+  const ancestors = new Set<object>();
+  const visit = (v: unknown, path: PropertyKey[]): { path: PropertyKey[]; message: string } | undefined => {
+    if (v === undefined || v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+    if (typeof v === 'number') return Number.isFinite(v) ? undefined : { path, message: `is ${v}, which JSON cannot hold` };
+    if (typeof v !== 'object') return { path, message: `is a ${typeof v}, which JSON cannot hold` };
+    if (ancestors.has(v)) return { path, message: 'refers back to an object that contains it (a cycle); JSON cannot hold one' };
+    if (path.length >= MAX_JSON_DEPTH) return { path: path.slice(0, 6), message: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
+    const isArray = Array.isArray(v);
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (!isArray && proto !== Object.prototype && proto !== null) {
+      const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
+      return { path, message: `is ${typeof name === 'string' && name ? `a ${name}` : 'an object with a prototype'}, not plain data (a plain object, an array or a primitive)` };
+    }
+    ancestors.add(v);
+    try {
+      for (const key of Object.keys(v)) {
+        const descriptor = Object.getOwnPropertyDescriptor(v, key);
+        const at = [...path, isArray ? Number(key) : key];
+        if (descriptor && (descriptor.get || descriptor.set)) return { path: at, message: 'is a getter; write a plain value' };
+        const problem = visit((v as Record<string, unknown>)[key], at);
+        if (problem) return problem;
+      }
+      return undefined;
+    } finally {
+      ancestors.delete(v);
+    }
+  };
+  return visit(value, []);
+}
+
+/** Template vars: any values the templates use (the json filter checks what it emits). */
+const varsObject = z.record(z.string(), z.unknown());
+/** An inline flow or theme document: plain JSON data, since the plan copies, hashes and compares it. */
+const jsonObject = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const problem = jsonDataProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message, input: undefined });
+});
 const templateName = z
   .string()
   .min(1)
@@ -189,7 +249,7 @@ export const flowSchema = z
     disabled: z.boolean().optional(),
     protect: z.boolean().optional(),
     template: templateName.optional(),
-    vars: jsonObject.optional(),
+    vars: varsObject.optional(),
     json: jsonObject.optional(),
   })
   .superRefine(exactlyOneSource('a flow'));
@@ -198,7 +258,7 @@ export const themeSchema = z
   .strictObject({
     kind: z.literal('theme'),
     template: templateName.optional(),
-    vars: jsonObject.optional(),
+    vars: varsObject.optional(),
     json: jsonObject.optional(),
   })
   .superRefine(exactlyOneSource('a theme'));
@@ -280,7 +340,9 @@ export const environmentSchema = z.strictObject({
   kind: z.literal('environment'),
   projectId: z.string().min(1).optional(),
   managementKey: secretRefSchema.optional(),
-  baseUrl: url.optional(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: (iss) => `${JSON.stringify(iss.input)} is not an http(s) URL` })
+    .optional(),
   protected: z.boolean().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
   budget: budgetSchema.optional(),

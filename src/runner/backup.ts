@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { DescopeRunError } from '../errors.ts';
 import { fingerprint, type LiveScope, type LiveState } from '../runtime/index.ts';
 
@@ -48,6 +49,8 @@ export class BackupError extends DescopeRunError {
   }
 }
 
+const ANOTHER = 'restore from another backup ("descope-run backup list")';
+
 export function backupDir(root: string, env: string): string {
   return path.join(root, '.descope', 'backups', env);
 }
@@ -74,16 +77,24 @@ function ensureDir(dir: string): void {
 
 /** Writes atomically (temp file, then rename), mode 0600. Returns the file written. */
 export function writeBackup(backup: Backup, file: string): string {
-  ensureDir(path.dirname(file));
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
+    ensureDir(path.dirname(file));
     writeFileSync(temp, `${JSON.stringify(backup, null, 1)}\n`, { mode: 0o600, flag: 'wx' });
     chmodSync(temp, 0o600);
     renameSync(temp, file);
     return file;
   } catch (error) {
-    rmSync(temp, { force: true });
-    throw new BackupError(`${file}: could not write the backup (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // nothing to clean up
+    }
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    // mkdir of a path that is a file says EEXIST, a path under a file ENOTDIR: say which.
+    const notFolder = code === 'EEXIST' || code === 'ENOTDIR' ? `: ${path.dirname(file)} is not a folder` : '';
+    throw new BackupError(`${file}: could not write the backup (${code}${notFolder})`, {
       hint: 'check that the folder is writable and the disk has room',
       cause: error,
     });
@@ -99,7 +110,7 @@ export function readBackup(file: string, display = file): Backup {
   let text: string;
   try {
     const size = statSync(file).size;
-    if (size > MAX_BACKUP_BYTES) throw new BackupError(`${display}: is ${size} bytes, larger than any backup descope-run writes`);
+    if (size > MAX_BACKUP_BYTES) throw new BackupError(`${display}: is ${size} bytes, larger than any backup descope-run writes`, { hint: ANOTHER });
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if (error instanceof BackupError) throw error;
@@ -110,18 +121,23 @@ export function readBackup(file: string, display = file): Backup {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // An editor may add a byte order mark; it is not part of the JSON.
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new BackupError(`${display}: is not JSON (${(error as Error).message}): the backup is corrupt (truncated?)`, {
-      hint: 'restore from another backup ("descope-run backup list")',
+      hint: ANOTHER,
     });
   }
   const b = value as Partial<Backup> | null;
   if (typeof b !== 'object' || b === null || Array.isArray(b) || b.format !== BACKUP_FORMAT) {
-    throw new BackupError(`${display}: is not a descope-run backup`);
+    throw new BackupError(`${display}: is not a descope-run backup`, {
+      hint: 'pass a file written by "descope-run backup" or by apply (see "descope-run backup list")',
+    });
   }
   if (b.version !== BACKUP_VERSION) {
-    throw new BackupError(`${display}: is a backup of version ${JSON.stringify(b.version)}; this descope-run reads version ${BACKUP_VERSION}`);
+    throw new BackupError(`${display}: is a backup of version ${JSON.stringify(b.version)}; this descope-run reads version ${BACKUP_VERSION}`, {
+      hint: `restore it with the descope-run that wrote it${typeof b.tool?.version === 'string' ? ` (${b.tool.version})` : ''}, or pick another backup ("descope-run backup list")`,
+    });
   }
   const fields: [keyof Backup, string][] = [
     ['id', 'string'],
@@ -136,16 +152,58 @@ export function readBackup(file: string, display = file): Backup {
     ['tool', 'object'],
   ];
   for (const [field, type] of fields) {
-    if (typeof b[field] !== type || b[field] === null) throw new BackupError(`${display}: ${field} is missing or not a ${type}: the backup is damaged`);
+    if (typeof b[field] !== type || b[field] === null) {
+      throw new BackupError(`${display}: ${field} is missing or not ${type === 'object' ? 'an' : 'a'} ${type}: the backup is damaged`, { hint: ANOTHER });
+    }
   }
   const { checksum, ...rest } = b as Backup;
-  if (checksumOf(rest) !== checksum) {
+  let actual: string;
+  try {
+    actual = checksumOf(rest);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new BackupError(`${display}: is nested far deeper than any backup: the backup is damaged`, { hint: ANOTHER });
+  }
+  if (actual !== checksum) {
     throw new BackupError(`${display}: its checksum does not match its content: the backup is corrupt or was edited, and is refused`, {
-      hint: 'restore from another backup ("descope-run backup list")',
+      hint: ANOTHER,
     });
+  }
+  // The checksum is no signature: whoever edits a backup can recompute it. What a restore reads
+  // must still have the shape of a live state, or the restore would fail halfway.
+  const shape = backupShape.safeParse({ state: b.state, roleIds: b.roleIds });
+  if (!shape.success) {
+    const issue = shape.error.issues[0]!;
+    throw new BackupError(`${display}: ${issue.path.map(String).join('.')}: ${issue.message}: the backup is damaged`, { hint: ANOTHER });
   }
   return b as Backup;
 }
+
+// The parts of a live state a restore reads (plan/desired.ts, plan/compute.ts); loose elsewhere.
+const strings = z.array(z.string());
+const records = <T extends z.ZodType>(item: T) => z.record(z.string(), item).optional();
+const backupShape = z.object({
+  state: z.looseObject({
+    tenants: records(
+      z.looseObject({
+        id: z.string(),
+        name: z.string(),
+        selfProvisioningDomains: strings,
+        customAttributes: z.looseObject({}),
+        defaultRoles: strings,
+      }),
+    ),
+    tenantSettings: records(z.looseObject({})),
+    tenantSso: records(z.looseObject({ type: z.enum(['oidc', 'saml', 'saml-metadata']) }).nullable()),
+    roles: records(z.looseObject({ name: z.string(), permissions: strings })),
+    permissions: records(z.looseObject({ name: z.string() })),
+    flows: records(z.looseObject({ flow: z.looseObject({}), screens: z.array(z.looseObject({})) })),
+    flowSummaries: records(z.looseObject({ id: z.string(), name: z.string() })),
+    theme: z.looseObject({}).optional(),
+    passwordPolicy: z.looseObject({}).optional(),
+  }),
+  roleIds: z.record(z.string(), z.string()),
+});
 
 export interface BackupEntry {
   id: string;

@@ -111,8 +111,89 @@ export function userFrame(error: unknown, projectRoot: string, headers?: HeaderL
 }
 
 export function describeThrown(error: unknown): string {
-  if (error instanceof Error) return `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`;
-  return `a non-error value was thrown: ${JSON.stringify(error) ?? String(error)}`;
+  // The thrown value is the user's: reading it (a getter, a Proxy, a toJSON) may throw in turn.
+  try {
+    if (error instanceof Error) {
+      const text = `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`;
+      return error instanceof RangeError && /call stack/i.test(error.message)
+        ? `${text} (a value nested too deeply, or code that calls itself without end)`
+        : text;
+    }
+    return `a non-error value was thrown: ${JSON.stringify(error) ?? String(error)}`;
+  } catch {
+    return 'a value was thrown that cannot even be shown';
+  }
+}
+
+/** How long a user's file may take to load or evaluate: DESCOPE_RUN_LOAD_TIMEOUT seconds, else 60. */
+export function loadTimeoutMs(processEnv: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(processEnv.DESCOPE_RUN_LOAD_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60_000;
+}
+
+/** User code did not finish: why, and how long it was given. */
+export class UserCodeStuck extends Error {
+  constructor(
+    readonly reason: 'never-settles' | 'timeout' | 'exit',
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = 'UserCodeStuck';
+  }
+}
+
+let running = 0;
+let realExit: typeof process.exit | undefined;
+
+/**
+ * Runs the user's code (importing their file, calling their config function) and waits for it,
+ * bounded: a promise that can no longer settle (the event loop drained while it was pending, where
+ * Node would quit with exit code 13), one that takes longer than loadTimeoutMs(), and a call to
+ * process.exit() while it runs all reject with UserCodeStuck instead of hanging or ending the run
+ * without a word.
+ */
+export async function runUserCode<T>(work: () => Promise<T> | T): Promise<T> {
+  const ms = loadTimeoutMs();
+  let timer: NodeJS.Timeout | undefined;
+  let drained: (() => void) | undefined;
+  // Counted, so that loads running at the same time (tests call main() in parallel) restore the
+  // real process.exit only when the last one ends.
+  if (running++ === 0) {
+    realExit = process.exit;
+    process.exit = ((code?: number | string | null) => {
+      throw new UserCodeStuck('exit', `called process.exit(${code ?? ''})`);
+    }) as typeof process.exit;
+  }
+  const exit = realExit!;
+  try {
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new UserCodeStuck('timeout', `did not finish within ${ms / 1000} s`));
+        // What it left running (a timer, a socket) would keep the process alive after the error
+        // is reported: end it then, unless it is gone by itself.
+        setTimeout(() => exit(process.exitCode ?? 1), 1000).unref();
+      }, ms);
+      timer.unref();
+      drained = () => reject(new UserCodeStuck('never-settles', 'waits for a promise that never settles (nothing is left running that could settle it)'));
+      process.once('beforeExit', drained);
+    });
+    return await Promise.race([Promise.resolve().then(work), stuck]);
+  } finally {
+    if (--running === 0) process.exit = exit;
+    clearTimeout(timer);
+    if (drained) process.off('beforeExit', drained);
+  }
+}
+
+/** The error to report for UserCodeStuck, naming the file. */
+export function stuckError(error: UserCodeStuck, display: string, what: string): ConfigLoadError {
+  const hint =
+    error.reason === 'exit'
+      ? `throw an Error instead of exiting: descope-run reports it`
+      : error.reason === 'timeout'
+        ? `make sure everything ${display} awaits finishes; if it needs longer, set DESCOPE_RUN_LOAD_TIMEOUT=SECONDS`
+        : `make sure every promise ${display} awaits resolves or rejects (a resolve() never called?)`;
+  return new ConfigLoadError(`${display}: ${what} ${error.detail}`, { hint, cause: error });
 }
 
 export interface LoadedModule {
@@ -178,9 +259,10 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
   process.setSourceMapsEnabled(true);
   const locate = (error: unknown) => userFrame(error, projectRoot, headers);
   try {
-    const exports = (await import(pathToFileURL(outFile).href)) as Record<string, unknown>;
+    const exports = await runUserCode(() => import(pathToFileURL(outFile).href) as Promise<Record<string, unknown>>);
     return { exports, locate };
   } catch (error) {
+    if (error instanceof UserCodeStuck) throw stuckError(error, display, 'loading it');
     const missing = missingPackage(error);
     if (missing) {
       throw new ConfigLoadError(`${display}: imports "${missing}", which is not installed`, {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { environmentSchema } from '../dsl/schema.ts';
 import type { RequestBudget, Vars } from '../dsl/types.ts';
 import { ConfigValidationError, EnvironmentError } from '../errors.ts';
-import { loadUserModule } from './bundle.ts';
+import { describeThrown, loadUserModule } from './bundle.ts';
 import { zodIssues } from './zod-issues.ts';
 
 export const DEFAULT_BUDGET: RequestBudget = Object.freeze({ requests: 100, windowSeconds: 60 });
@@ -99,9 +99,24 @@ export async function loadEnvironment(
       hint: 'write `export default defineEnvironment({ projectId: ..., ... })`',
     });
   }
-  const parsed = environmentSchema.safeParse(isPlainObject(value) && !('kind' in value) ? { ...value, kind: 'environment' } : value, {
-    reportInput: true,
-  });
+  if (typeof value === 'function') {
+    throw new EnvironmentError(`${display}: the default export is a function; an environment is a value`, {
+      hint: 'write `export default defineEnvironment({ projectId: ..., ... })`',
+    });
+  }
+  let parsed;
+  try {
+    parsed = environmentSchema.safeParse(isPlainObject(value) && !('kind' in value) ? { ...value, kind: 'environment' } : value, {
+      reportInput: true,
+    });
+  } catch (error) {
+    // Reading the value runs the user's code: a getter, a Proxy trap.
+    const where = loaded.locate(error) ?? display;
+    throw new EnvironmentError(`${where}: reading the environment's value threw: ${describeThrown(error)}`, {
+      hint: `an environment must be plain data: fix the code at ${where} (a getter or a Proxy that throws?)`,
+      cause: error,
+    });
+  }
   if (!parsed.success) throw new ConfigValidationError(zodIssues(parsed.error, { file: display, root: 'environment' }));
   const spec = parsed.data;
   // `local` is the emulator unless its file points it at a project.

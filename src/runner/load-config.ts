@@ -2,9 +2,9 @@
 // environment, and check it. Template rendering comes after (render-project.ts).
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigLoadError, DescopeRunError } from '../errors.ts';
+import { ConfigLoadError, DescopeRunError, isDescopeRunError } from '../errors.ts';
 import type { Issue } from '../errors.ts';
-import { describeThrown, loadUserModule } from './bundle.ts';
+import { describeThrown, loadUserModule, runUserCode, stuckError, UserCodeStuck } from './bundle.ts';
 import { checkConfig, type ProjectSpec } from './check-config.ts';
 import { loadEnvironment, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
 
@@ -92,9 +92,19 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const env = await loadEnvironment(root, selectEnvironmentName(options.env, processEnv), processEnv);
 
   const loaded = await loadUserModule(file, root);
-  const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate });
-  const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });
-  return { root, configFile, env, spec, issues };
+  try {
+    const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate });
+    const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });
+    return { root, configFile, env, spec, issues };
+  } catch (error) {
+    // Reading the value runs the user's code too: a getter, a Proxy trap.
+    if (isDescopeRunError(error)) throw error;
+    const where = loaded.locate(error) ?? configFile;
+    throw new ConfigLoadError(`${where}: reading the config's value threw: ${describeThrown(error)}`, {
+      hint: `the config must be plain data: fix the code at ${where} (a getter or a Proxy that throws?)`,
+      cause: error,
+    });
+  }
 }
 
 async function evaluate(
@@ -115,8 +125,9 @@ async function evaluate(
   let value: unknown = exported;
   if (factory) {
     try {
-      value = await factory({ env: env.name, vars: env.vars });
+      value = await runUserCode(() => factory({ env: env.name, vars: env.vars }));
     } catch (error) {
+      if (error instanceof UserCodeStuck) throw stuckError(error, file, `the config for environment "${env.name}"`);
       const where = locate(error) ?? file;
       throw new ConfigLoadError(`${where}: the config threw for environment "${env.name}": ${describeThrown(error)}`, {
         hint: `fix the code at ${where}`,

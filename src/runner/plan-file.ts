@@ -21,7 +21,12 @@ export function writePlanFile(file: string, plan: Plan): void {
     chmodSync(temp, 0o600);
     renameSync(temp, target);
   } catch (error) {
-    rmSync(temp, { force: true });
+    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // nothing to clean up
+    }
     throw new DescopeRunError('io', `${file}: could not write the plan (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: 'check that the folder exists and is writable',
       cause: error,
@@ -29,13 +34,24 @@ export function writePlanFile(file: string, plan: Plan): void {
   }
 }
 
-const changeShape = z.looseObject({
-  address: z.string().min(1),
-  kind: z.enum(KIND_ORDER),
-  action: z.enum(['create', 'update', 'replace', 'delete']),
-  fields: z.array(z.looseObject({ field: z.string() })),
-  dependsOn: z.array(z.string()),
-});
+const record = z.looseObject({});
+const changeShape = z
+  .looseObject({
+    address: z.string().min(1),
+    kind: z.enum(KIND_ORDER),
+    action: z.enum(['create', 'update', 'replace', 'delete']),
+    fields: z.array(z.looseObject({ field: z.string() })),
+    dependsOn: z.array(z.string()),
+    tenant: z.string().min(1).optional(),
+    after: record.optional(),
+    before: record.optional(),
+  })
+  // What apply reads from each change: the record to write, the record to delete, the tenant.
+  .superRefine((change, ctx) => {
+    if (change.action !== 'delete' && change.after === undefined) ctx.addIssue({ code: 'custom', path: ['after'], message: `a change that ${change.action}s needs the record to write` });
+    if (change.action === 'delete' && change.before === undefined) ctx.addIssue({ code: 'custom', path: ['before'], message: 'a delete needs the record it deletes' });
+    if ((change.kind === 'tenantSettings' || change.kind === 'tenantSso') && change.tenant === undefined) ctx.addIssue({ code: 'custom', path: ['tenant'], message: 'is required' });
+  });
 
 const planShape = z.looseObject({
   format: z.literal(PLAN_FORMAT),
@@ -74,7 +90,8 @@ export function readPlanFile(file: string): Plan {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // An editor may add a byte order mark; it is not part of the JSON.
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new PlanError(`${file}: is not JSON (${(error as Error).message}); a truncated or hand-edited plan?`, {
       hint: 'make a new plan with "descope-run diff --out FILE"',
@@ -97,7 +114,15 @@ export function readPlanFile(file: string): Plan {
     });
   }
   const plan = parsed.data as unknown as Plan;
-  const expected = fingerprint({ liveFingerprint: plan.liveFingerprint, allowDelete: plan.allowDelete, changes: plan.changes });
+  let expected: string;
+  try {
+    expected = fingerprint({ liveFingerprint: plan.liveFingerprint, allowDelete: plan.allowDelete, changes: plan.changes });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new PlanError(`${file}: its changes are nested far deeper than any plan's; the plan is damaged or was edited`, {
+      hint: 'make a new plan with "descope-run diff --out FILE"',
+    });
+  }
   if (expected !== plan.fingerprint) {
     throw new PlanError(`${file}: its changes do not match its fingerprint: the plan was edited after it was saved`, {
       hint: 'change the config instead, then make a new plan with "descope-run diff --out FILE"',

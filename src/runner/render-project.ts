@@ -2,7 +2,9 @@
 // document and the theme, each checked (flows as a graph). Collects every problem, one per flow.
 import path from 'node:path';
 import type { FlowSpec, ThemeSpec } from '../dsl/types.ts';
-import { isDescopeRunError, type Issue } from '../errors.ts';
+import { jsonDataProblem } from '../dsl/schema.ts';
+import { isDescopeRunError, TemplateError, type Issue } from '../errors.ts';
+import { formatPathTail } from './zod-issues.ts';
 import type { Declared, ProjectSpec } from './check-config.ts';
 import type { ResolvedEnvironment } from './environment.ts';
 import { checkFlowGraph, toFlowV1, toThemeV1, type FlowV1, type ThemeV1 } from './flow-format.ts';
@@ -76,7 +78,7 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
     const f = declared.spec;
     const { template, where, raw: render } = source(declared, { flow: { id: f.id, ...(f.vars ?? {}) } });
     try {
-      const raw = render();
+      const raw = checkedJson(render(), where);
       const document = applyOverrides(toFlowV1(raw, { flowId: f.id, where }), f);
       const graph = checkFlowGraph(document, { where, declaredFlowIds });
       if (graph.length > 0) {
@@ -96,7 +98,7 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
   function renderTheme(declared: Declared<ThemeSpec>): ThemeV1 | undefined {
     const { template, where, raw } = source(declared, {});
     try {
-      return toThemeV1(raw(), where);
+      return toThemeV1(checkedJson(raw(), where), where);
     } catch (error) {
       issues.push(toIssue(error, declared.address, template ?? declared.source.label));
       return undefined;
@@ -104,6 +106,21 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
   }
 
   return { flows, theme, issues };
+}
+
+/**
+ * A rendered document must be plain JSON data nested no deeper than any flow: the plan copies and
+ * compares it recursively, so a 100,000-level document would overflow the stack there.
+ */
+function checkedJson(raw: unknown, where: string): unknown {
+  const problem = jsonDataProblem(raw);
+  if (problem) {
+    const at = formatPathTail(problem.path).replace(/^\./, '');
+    throw new TemplateError(`${where}: ${at ? `the document's ${at}` : 'the document'} ${problem.message}`, {
+      hint: 'a flow or theme document is JSON a few dozen levels deep at most: check what the template emits there',
+    });
+  }
+  return raw;
 }
 
 /** The flow's name, description and disabled flag from the config win over the document's. */

@@ -105,7 +105,7 @@ export function templateErrorFromNunjucks(error: unknown, ctx: RenderFailureCont
         cause: error,
       });
     }
-    if (/Maximum call stack size exceeded/.test(parsed.core)) {
+    if (/Maximum call stack size exceeded|templates nest deeper than/.test(parsed.core)) {
       return new TemplateError(`${show(innermost)}: template recursion is too deep`, {
         hint: 'A template includes, imports or extends itself, directly or through other templates',
         cause: error,
@@ -221,7 +221,13 @@ function undefinedOutputError(
   if (problem && problem.path !== '') {
     return new TemplateError(
       `${where}: \`${subject}\` cannot be emitted as JSON: \`${subject}${problem.path}\` ${problem.reason}${calledFrom}`,
-      { hint: 'Every value passed to | json must be defined; give a fallback with | default(…) or drop the key', cause },
+      {
+        hint:
+          problem.reason === 'is undefined'
+            ? 'Every value passed to | json must be defined; give a fallback with | default(…) or drop the key'
+            : 'Pass | json plain data: strings, numbers, booleans, null, arrays and objects, nested a few levels at most',
+        cause,
+      },
     );
   }
   if (problem && problem.reason !== 'is undefined') {

@@ -48,6 +48,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
+import { MAX_JSON_DEPTH } from '../dsl/schema.ts';
 import { TemplateError } from '../errors.ts';
 import {
   displayPath,
@@ -91,6 +92,7 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
     lstripBlocks: true,
   });
   loader.env = env;
+  limitNesting(env);
   env.addFilter('json', (value: unknown, indent?: unknown) => {
     const result = toJsonLiteral(value, typeof indent === 'number' ? indent : undefined);
     if (result.ok) return result.text;
@@ -117,6 +119,11 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
       throw new TemplateError(problem, { hint: `Template names are relative to ${folder} and must stay inside it` });
     }
     const file = displayPath(projectRoot, resolved.absolute);
+    if (isFolder(resolved.absolute)) {
+      throw new TemplateError(`${file}: is a folder, not a template file`, {
+        hint: 'point `template` at a file, e.g. "sign-in.json.njk"',
+      });
+    }
     if (!isFile(resolved.absolute)) {
       const known = listTemplates(root);
       throw new TemplateError(`${file}: template not found`, {
@@ -174,6 +181,50 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
   };
 }
 
+/** Includes, imports and extends nest no deeper than this (real templates use a handful). */
+export const MAX_TEMPLATE_NESTING = 32;
+
+/**
+ * Bounds how deep templates nest. A template that includes itself (directly or through others)
+ * would recurse until the stack overflows, and Nunjucks then wraps the error once per level on the
+ * way out, which takes minutes; past the limit the render stops with an error at once.
+ */
+function limitNesting(env: nunjucks.Environment): void {
+  let depth = 0;
+  const guard = <A extends unknown[], R>(run: (...args: A) => R) => (...args: A): R => {
+    if (depth >= MAX_TEMPLATE_NESTING) {
+      throw new Error(`templates nest deeper than ${MAX_TEMPLATE_NESTING} levels (includes, imports and extends)`);
+    }
+    depth += 1;
+    try {
+      return run(...args);
+    } finally {
+      depth -= 1;
+    }
+  };
+  // Rendering is synchronous (every callback runs before render returns), so a counter around the
+  // three ways one template runs another is the nesting depth.
+  const wrap = (template: nunjucks.Template): nunjucks.Template => {
+    const t = template as unknown as Record<'render' | 'rootRenderFunc' | 'getExported', (...args: unknown[]) => unknown>;
+    const wrapped = Object.create(template) as Record<string, unknown>;
+    for (const method of ['render', 'rootRenderFunc', 'getExported'] as const) {
+      if (typeof t[method] === 'function') wrapped[method] = guard((...args: unknown[]) => t[method].apply(template, args));
+    }
+    return wrapped as unknown as nunjucks.Template;
+  };
+  const getTemplate = env.getTemplate.bind(env) as (...args: unknown[]) => nunjucks.Template | undefined;
+  (env as unknown as { getTemplate: (...args: unknown[]) => unknown }).getTemplate = (...args: unknown[]) => {
+    const at = args.findIndex((arg) => typeof arg === 'function');
+    if (at >= 0) {
+      const callback = args[at] as (error: unknown, template?: nunjucks.Template) => void;
+      args[at] = (error: unknown, template?: nunjucks.Template) => callback(error, template ? wrap(template) : template);
+      return getTemplate(...args);
+    }
+    const template = getTemplate(...args);
+    return template ? wrap(template) : template;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Names and the loader
 
@@ -212,6 +263,14 @@ function isInside(root: string, target: string): boolean {
 function isFile(absolute: string): boolean {
   try {
     return fs.statSync(absolute).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isFolder(absolute: string): boolean {
+  try {
+    return fs.statSync(absolute).isDirectory();
   } catch {
     return false;
   }
@@ -274,7 +333,8 @@ class ContainedLoader extends nunjucks.Loader {
       return null;
     }
     if (!isFile(resolved.absolute)) return null;
-    const src = fs.readFileSync(resolved.absolute, 'utf8');
+    // An editor's byte order mark is not part of the template (nor of the JSON it renders).
+    const src = fs.readFileSync(resolved.absolute, 'utf8').replace(/^\uFEFF/, '');
     this.sources.set(resolved.absolute, src);
     // Compile now, so a syntax error is thrown here, synchronously, naming this file. Left to
     // Nunjucks, a syntax error in an included template is delivered asynchronously (the render
@@ -310,6 +370,10 @@ export function toJsonLiteral(value: unknown, indent?: number): JsonLiteralResul
   const seen = new Set<object>();
   const check = (v: unknown, at: string): JsonProblem | undefined => {
     if (v instanceof nunjucks.runtime.SafeString) return undefined;
+    // Bounded recursion: a value nested deeper than any flow needs is refused, not a stack overflow.
+    if (seen.size >= MAX_JSON_DEPTH && typeof v === 'object' && v !== null) {
+      return { path: `${at.slice(0, 40)}…`, reason: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
+    }
     if (v === undefined) return { path: at, reason: 'is undefined' };
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
     if (typeof v === 'number') return Number.isFinite(v) ? undefined : { path: at, reason: `is ${v}, which JSON cannot hold` };

@@ -101,6 +101,12 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   // Never the string itself: a misplaced secret must not be echoed.
   if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value}, which is not a finite number`;
+  if (typeof value === 'object') {
+    // A Date, a Map, a class instance: its class says more than "object".
+    const name = Object.getPrototypeOf(value) === Object.prototype ? undefined : (value as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && name !== '') return `a ${name}`;
+  }
   return typeof value;
 }
 

@@ -306,7 +306,11 @@ function sortValue(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const item = (value as Record<string, unknown>)[key];
-      if (item !== undefined) out[key] = sortValue(item);
+      // defineProperty, not assignment: a "__proto__" key (JSON.parse makes it an own property)
+      // must stay a key, counted by fingerprints, not become the copy's prototype and vanish.
+      if (item === undefined) continue;
+      if (key === '__proto__') Object.defineProperty(out, key, { value: sortValue(item), enumerable: true, writable: true, configurable: true });
+      else out[key] = sortValue(item);
     }
     return out;
   }

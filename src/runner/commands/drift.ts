@@ -146,7 +146,12 @@ function writeReportFile(file: string, content: string): void {
     chmodSync(temp, 0o600);
     renameSync(temp, target);
   } catch (error) {
-    rmSync(temp, { force: true });
+    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // nothing to clean up
+    }
     throw new DescopeRunError('io', `${file}: could not write the drift report (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: 'check that the folder exists and is writable',
       cause: error,
