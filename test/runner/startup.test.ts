@@ -10,7 +10,7 @@ import { cp, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { COMMANDS } from '../../src/runner/cli.ts';
 import { BIN, cleanEnv, REPO } from '../helpers/cli.ts';
 
@@ -85,15 +85,24 @@ async function loadedBy(args: string[], cwd = dir): Promise<Loaded> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  const modules = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
+  const files = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
+  // The CLI is bundled (dist/cli/): a loaded bundle file counts as every module it holds, which
+  // esbuild names in a `// path` comment before each one.
+  const modules = [...files];
+  for (const file of files) {
+    const where = file.startsWith('file:') ? fileURLToPath(file) : file;
+    if (!/[\\/]dist[\\/]cli[\\/][^\\/]+\.js$/.test(where)) continue;
+    const text = await readFile(where, 'utf8');
+    for (const match of text.matchAll(/^\/\/ ((?:node_modules|dist)\/\S+\.(?:[cm]?js|json))$/gm)) modules.push(path.join(REPO, match[1]!));
+  }
   return { code, stdout, stderr, modules };
 }
 
 function assertLoadsOnlyTheCli(loaded: Loaded, what: string): void {
   // The recorder saw the program: otherwise an empty list would prove nothing.
   assert.ok(
-    loaded.modules.some((m) => /[\\/]dist[\\/]runner[\\/]cli\.js$/.test(m)),
-    `${what}: the recorder did not see dist/runner/cli.js (is dist/ built?)\n${loaded.stderr}`,
+    loaded.modules.some((m) => /[\\/]dist[\\/]runner[\\/]cli\.js$/.test(m)) && loaded.modules.some((m) => /[\\/]dist[\\/]cli[\\/]cli\.js$/.test(m)),
+    `${what}: the recorder did not see the bundled CLI (dist/cli/cli.js holding dist/runner/cli.js; is dist/ built?)\n${loaded.stderr}`,
   );
   for (const [name, pattern] of FORBIDDEN) {
     const hits = loaded.modules.filter((m) => pattern.test(m));

@@ -1,0 +1,23 @@
+// Bundles the compiled CLI (dist/runner/cli.js and the commands it loads lazily) into
+// dist/cli/, one file per command plus shared chunks, with zod, nunjucks, the SDK and the other
+// pure-JS dependencies inlined. Node then loads a few files instead of hundreds (zod alone is 224
+// modules): `validate` starts about 120 ms sooner. esbuild stays external (it runs a native
+// binary). dist/cli/ sits at the same depth as dist/runner/, so the relative paths the code uses
+// (../../package.json, ../index.js) still resolve.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/runner/cli.js'],
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  chunkNames: '[name]-[hash]',
+  external: ['esbuild'],
+  // CommonJS dependencies (nunjucks) call require(); ESM has none, so give them one.
+  banner: { js: "import { createRequire as __descopeRunCreateRequire } from 'node:module'; const require = __descopeRunCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
