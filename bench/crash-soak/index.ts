@@ -21,6 +21,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
+import { seededRandom } from '../../src/emulator/random.ts';
 import { readAuditLog } from '../../src/runner/audit.ts';
 import { readBackup } from '../../src/runner/backup.ts';
 import { compileProject } from '../../src/runner/compile.ts';
@@ -39,17 +40,8 @@ const BUDGET_MS = Number(process.env.CRASH_SOAK_BUDGET_S ?? 150) * 1000;
 const CHILD_TIMEOUT_MS = 30_000;
 const CREATE_PATHS = /\/create(\/batch)?$/;
 
-/** mulberry32: small, fast, good enough to pick kill points reproducibly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's seeded mulberry32: kill points are reproducible from the printed seed. */
+const random = seededRandom;
 
 const trialSeed = (seed: number, trial: number): number => (Math.imul(seed ^ 0x9e3779b9, 31) + trial * 0x85ebca6b) >>> 0;
 
