@@ -10,6 +10,8 @@ import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, mkdirSync,
 import os from 'node:os';
 import path from 'node:path';
 import { DescopeRunError, EnvironmentError } from '../errors.ts';
+// The environment-name rule also keeps a name from reaching outside the audit folder.
+import { ENV_NAME } from './environment.ts';
 
 export const AUDIT_VERSION = 1;
 
@@ -65,9 +67,6 @@ export interface AuditLog {
 }
 
 const AUDIT_DIR = path.join('.descope', 'audit');
-// The same rule as environment names (src/runner/environment.ts); it also keeps a name from
-// reaching outside the audit folder.
-const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const GIT_TIMEOUT_MS = 2000;
 
 /** `<root>/.descope/audit/<env>.jsonl`. Throws on a name that is not a valid environment name. */

@@ -127,31 +127,10 @@ export function desiredOf(input: DesiredInput = {}): DesiredProject {
 // ---------------------------------------------------------------------------------------------
 // Live
 
-/** Descope's settings for a tenant nobody configured (the emulator's defaults). */
-export const DEFAULT_SETTINGS: CanonicalTenantSettings = {
-  sessionSettingsEnabled: false,
-  sessionTokenExpiration: { value: 10, unit: 'minutes' },
-  refreshTokenExpiration: { value: 4, unit: 'weeks' },
-  stepupTokenExpiration: { value: 10, unit: 'minutes' },
-  inactivityTimeout: false,
-  jitProvisioning: true,
-};
-
-/** Descope's default password settings. */
-export const DEFAULT_PASSWORD_POLICY: CanonicalPasswordPolicy = {
-  enabled: true,
-  minLength: 8,
-  lowercase: true,
-  uppercase: true,
-  number: true,
-  nonAlphaNumeric: false,
-  expiration: false,
-  expirationWeeks: 0,
-  reuse: false,
-  reuseAmount: 0,
-  lock: false,
-  lockAttempts: 0,
-};
+// Descope's values for a tenant nobody configured and a new project's password settings: the
+// ones import leaves out of a written config.
+import { DEFAULT_PASSWORD_POLICY, DEFAULT_TENANT_SETTINGS as DEFAULT_SETTINGS } from '../../src/runner/import-project.ts';
+export { DEFAULT_PASSWORD_POLICY, DEFAULT_SETTINGS };
 
 export interface LiveInput {
   tenants?: (TenantLike & { extras?: TenantExtras })[];
