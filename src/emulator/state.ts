@@ -3,7 +3,7 @@
 // service returns them unchanged (flows, theme, SSO protocol settings), so reads echo exactly
 // what was written.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Json, JsonObject } from './json.ts';
 
 export const STATE_FORMAT_VERSION = 1;

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DescopeRunError } from '../errors.ts';
 import { fingerprint, type LiveScope, type LiveState } from '../runtime/index.ts';
 

@@ -212,18 +212,26 @@ export interface LoadedModule {
   locate(error: unknown): string | undefined;
 }
 
-/** Bundles and imports one of the user's files. */
-export async function loadUserModule(file: string, projectRoot: string): Promise<LoadedModule> {
+/** One of the user's files, bundled: the code to import, not yet written or run. */
+export interface BundledModule {
+  code: string;
+  headers: HeaderLengths;
+}
+
+/**
+ * Bundles one of the user's files with esbuild. No user code runs and nothing is written, so a
+ * caller may start it early (validate bundles the environment file and the config at once, while
+ * it loads zod and nunjucks) and hand the promise to loadUserModule.
+ */
+export async function bundleUserModule(file: string, projectRoot: string): Promise<BundledModule> {
   const display = relative(projectRoot, file);
-  let code: string;
   const headers: HeaderLengths = new Map();
-  const outDir = path.join(projectRoot, 'node_modules', '.descope-run');
-  const outFile = path.join(outDir, `${path.basename(file).replace(/\W+/g, '-')}.${randomBytes(6).toString('hex')}.mjs`);
   try {
     const result = await esbuild().build({
       entryPoints: [file],
       absWorkingDir: projectRoot,
-      outfile: outFile,
+      // Never written (write: false); it names the output for the source map's relative paths.
+      outfile: path.join(projectRoot, 'node_modules', '.descope-run', 'bundle.mjs'),
       bundle: true,
       write: false,
       platform: 'node',
@@ -243,7 +251,7 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
       // Node's own conditions, so a package resolves to the file node would load.
       conditions: [],
     });
-    code = result.outputFiles[0]!.text;
+    return { code: result.outputFiles[0]!.text, headers };
   } catch (error) {
     if (isBuildFailure(error) && error.errors.length > 0) {
       const lines = error.errors.slice(0, 5).map((m) => formatBuildMessage(projectRoot, m, headers));
@@ -254,7 +262,21 @@ export async function loadUserModule(file: string, projectRoot: string): Promise
     }
     throw new ConfigLoadError(`${display}: could not be bundled: ${describeThrown(error)}`, { cause: error });
   }
+}
 
+/**
+ * Bundles (or takes the bundle started earlier) and imports one of the user's files. A started
+ * bundle must be of this file.
+ */
+export async function loadUserModule(
+  file: string,
+  projectRoot: string,
+  bundled: Promise<BundledModule> = bundleUserModule(file, projectRoot),
+): Promise<LoadedModule> {
+  const display = relative(projectRoot, file);
+  const { code, headers } = await bundled;
+  const outDir = path.join(projectRoot, 'node_modules', '.descope-run');
+  const outFile = path.join(outDir, `${path.basename(file).replace(/\W+/g, '-')}.${randomBytes(6).toString('hex')}.mjs`);
   try {
     await mkdir(outDir, { recursive: true });
     await writeFile(outFile, code, { mode: 0o600 });

@@ -3,10 +3,9 @@
 // and DESCOPE_BASE_URL override the file. `local` is the embedded emulator and needs no file.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { environmentSchema } from '../dsl/schema.ts';
 import type { RequestBudget, Vars } from '../dsl/types.ts';
 import { ConfigValidationError, EnvironmentError } from '../errors.ts';
-import { describeThrown, loadUserModule } from './bundle.ts';
+import { bundleUserModule, describeThrown, loadUserModule, type BundledModule } from './bundle.ts';
 import { zodIssues } from './zod-issues.ts';
 
 export const DEFAULT_BUDGET: RequestBudget = Object.freeze({ requests: 100, windowSeconds: 60 });
@@ -73,10 +72,30 @@ export function selectEnvironmentName(flag: string | undefined, processEnv: Node
   return flag ?? (processEnv.DESCOPE_ENV || undefined) ?? LOCAL_ENVIRONMENT;
 }
 
+/** An environment file whose bundling has started (see prebundleEnvironment). */
+export interface PrebundledEnvironment {
+  file: string;
+  bundled: Promise<BundledModule>;
+}
+
+/**
+ * Starts bundling the environment file of `name`, if it has one, so that esbuild works while the
+ * caller loads other modules; loadEnvironment takes the result. Never rejects by itself: a failed
+ * bundle is reported when loadEnvironment awaits it.
+ */
+export function prebundleEnvironment(projectRoot: string, name: string): PrebundledEnvironment | undefined {
+  const file = ENV_NAME.test(name) ? findEnvironmentFile(projectRoot, name) : undefined;
+  if (!file) return undefined;
+  const bundled = bundleUserModule(file, projectRoot);
+  bundled.catch(() => undefined);
+  return { file, bundled };
+}
+
 export async function loadEnvironment(
   projectRoot: string,
   name: string,
   processEnv: NodeJS.ProcessEnv = process.env,
+  prebundled?: PrebundledEnvironment,
 ): Promise<ResolvedEnvironment> {
   if (!ENV_NAME.test(name)) {
     throw new EnvironmentError(`environment "${name}": not a valid environment name`, {
@@ -92,7 +111,11 @@ export async function loadEnvironment(
     });
   }
   const display = path.relative(projectRoot, file);
-  const loaded = await loadUserModule(file, projectRoot);
+  // zod is loaded only now: its module and schemas take tens of milliseconds to set up, which
+  // validate spends while esbuild bundles.
+  const schemas = import('../dsl/schema.ts');
+  const loaded = await loadUserModule(file, projectRoot, prebundled?.file === file ? prebundled.bundled : undefined);
+  const { environmentSchema } = await schemas;
   const value = loaded.exports.default;
   if (value === undefined) {
     throw new EnvironmentError(`${display}: has no default export`, {

@@ -4,9 +4,9 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigLoadError, DescopeRunError, isDescopeRunError } from '../errors.ts';
 import type { Issue } from '../errors.ts';
-import { describeThrown, loadUserModule, runUserCode, stuckError, UserCodeStuck } from './bundle.ts';
-import { checkConfig, type ProjectSpec } from './check-config.ts';
-import { loadEnvironment, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
+import { bundleUserModule, describeThrown, loadUserModule, runUserCode, stuckError, UserCodeStuck } from './bundle.ts';
+import type { ProjectSpec } from './check-config.ts';
+import { loadEnvironment, prebundleEnvironment, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
 
 export const CONFIG_NAMES = ['descope.config.ts', 'descope.config.mts', 'descope.config.js', 'descope.config.mjs'];
 
@@ -89,9 +89,18 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const file = findConfigFile(options.cwd, options.config);
   const root = path.dirname(file);
   const configFile = path.basename(file);
-  const env = await loadEnvironment(root, selectEnvironmentName(options.env, processEnv), processEnv);
+  const envName = selectEnvironmentName(options.env, processEnv);
+  // esbuild bundles the environment file and the config at once, in its own process, while this
+  // one loads the checker (zod); nothing of the user's runs before the environment is loaded.
+  const envBundle = prebundleEnvironment(root, envName);
+  const configBundle = bundleUserModule(file, root);
+  configBundle.catch(() => undefined);
+  const checker = import('./check-config.ts');
+  checker.catch(() => undefined);
+  const env = await loadEnvironment(root, envName, processEnv, envBundle);
 
-  const loaded = await loadUserModule(file, root);
+  const loaded = await loadUserModule(file, root, configBundle);
+  const { checkConfig } = await checker;
   try {
     const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate });
     const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DescopeRunError, PlanError } from '../errors.ts';
 import { fingerprint } from '../runtime/model.ts';
 import { KIND_ORDER, PLAN_FORMAT, PLAN_VERSION, type Plan } from './plan/types.ts';
