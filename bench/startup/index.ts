@@ -4,18 +4,23 @@
 //   - `descope-run --version` and `--help`: target at most 2× the floor (they load only cli.js,
 //     errors.js, output.js and kleur; test/runner/startup.test.ts proves what they do not load);
 //   - `descope-run validate --env local` on the repo's sample: target at most 3× the floor plus the
-//     bundle time, since bundling with esbuild is work validate has to do.
+//     bundle time, since bundling with esbuild is work validate has to do. Measured twice: as every
+//     run after the first finds it, with the compiled templates in the cache
+//     (node_modules/.descope-run/templates/, src/runner/template-cache.ts), and with the cache off,
+//     as the first run after a template edit finds it.
 // The commands run in interleaved rounds (each command once per round), so a load spike from
 // elsewhere on the machine hits every row alike; 2 warm-up rounds are dropped.
 //
 // The bundle time is measured on its own, in a plain node child (tsx would slow the imports down):
 // the runner's loadUserModule (dist/runner/bundle.js) on the two files validate bundles,
 // environments/local.ts and descope.config.ts, one after the other, BUNDLES times in one process.
-// The first pass also starts esbuild's service process; it is reported apart, and the allowance
-// is the warm median (the stricter figure).
+// The first pass also starts esbuild's service process, as every validate does. Two allowances
+// follow: the strict one adds the warm median (esbuild already running, which no validate finds),
+// the other the first pass (the bundle time as a validate pays it).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -34,6 +39,8 @@ const MIN_RUNS = 5;
 interface Subject {
   label: string;
   args: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
   /** The allowed median, given the floor's median and the bundle time; undefined for the floor. */
   limit?: (floor: number, bundle: number) => number;
   target?: string;
@@ -46,6 +53,15 @@ const SUBJECTS: Subject[] = [
   {
     label: 'descope-run validate --env local',
     args: [BIN, 'validate', '--env', 'local'],
+    limit: (floor, bundle) => 3 * floor + bundle,
+    target: '≤ 3× + bundle',
+  },
+  {
+    // The first validate after a template edit: every template is compiled (the row above reads
+    // them from node_modules/.descope-run/templates/, as every later run does).
+    label: 'same, template cache off (DESCOPE_RUN_NO_CACHE=1)',
+    args: [BIN, 'validate', '--env', 'local'],
+    env: { DESCOPE_RUN_NO_CACHE: '1' },
     limit: (floor, bundle) => 3 * floor + bundle,
     target: '≤ 3× + bundle',
   },
@@ -66,9 +82,9 @@ interface Exit {
   stderr: string;
 }
 
-function spawnNode(args: string[]): Promise<Exit> {
+function spawnNode(args: string[], env: Record<string, string> = {}): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -81,7 +97,7 @@ function spawnNode(args: string[]): Promise<Exit> {
 /** Wall time of one run, spawn to exit, in ms. A failing run makes the figures meaningless. */
 async function timeOnce(subject: Subject): Promise<number> {
   const started = performance.now();
-  const exit = await spawnNode(subject.args);
+  const exit = await spawnNode(subject.args, subject.env);
   const ms = performance.now() - started;
   if (exit.code !== 0) {
     throw new Error(`startup bench: "${subject.label}" exited ${exit.code}:\n${exit.stderr.trim() || exit.stdout.trim()}`);
@@ -137,47 +153,94 @@ async function measureBundle(): Promise<BundleTimes> {
 }
 
 /**
- * Where validate's time goes beyond node's own start: its steps timed in a fresh plain node process
- * each (imports in the order validate makes them, so each package is counted once), PHASE_RUNS
- * times, medians.
+ * Where validate's time goes: the real bundled run under V8's CPU profiler (--cpu-prof), PROFILE_RUNS
+ * fresh processes, self time grouped by where the code came from. The bundle's chunks name each
+ * inlined module in a `// node_modules/<pkg>/…` or `// dist/…` comment, so a sample's line says
+ * whose code ran. The profiler slows the run a little; the shares are what matters.
  */
-const PHASE_RUNS = 5;
-const PHASES = [
-  'import the CLI (cli.js, output.js, errors.js, kleur)',
-  'import zod + the DSL schema',
-  'import esbuild',
-  'import nunjucks',
-  'import the rest of the validate command',
-  'load: bundle + import environments/local.ts and descope.config.ts, evaluate, check',
-  'render: compile + render the templates (nunjucks), check the flows',
-];
+const PROFILE_RUNS = 5;
+const GROUPS = [
+  'node start-up (bootstrap, its own modules)',
+  'parsing and compiling JavaScript',
+  'descope-run (CLI, loader, checks, render)',
+  'zod (module set-up, schemas, parsing)',
+  'nunjucks (module set-up, render)',
+  'esbuild (its JS client: service start, plugin calls)',
+  'the user\'s config and environment',
+  'garbage collection',
+  'idle: waiting for esbuild or the disk',
+  'other',
+] as const;
+type Group = (typeof GROUPS)[number];
 
-async function measurePhases(): Promise<number[][]> {
-  const dist = (file: string) => JSON.stringify(pathToFileURL(path.join(REPO, 'dist', file)).href);
-  const script = `
-    const times = [];
-    let t = performance.now();
-    const lap = () => { const now = performance.now(); times.push(now - t); t = now; };
-    await import(${dist('runner/cli.js')}); lap();
-    await import('zod'); await import(${dist('dsl/schema.js')}); lap();
-    await import('esbuild'); lap();
-    await import('nunjucks'); lap();
-    await import(${dist('runner/commands/validate.js')});
-    const { loadProject } = await import(${dist('runner/load-config.js')});
-    const { renderProject } = await import(${dist('runner/render-project.js')}); lap();
-    const project = await loadProject({ cwd: ${JSON.stringify(REPO)}, env: 'local', processEnv: {} }); lap();
-    const rendered = renderProject(project.spec, { root: project.root, env: project.env });
-    if (project.issues.length + rendered.issues.length > 0) throw new Error('the sample has problems');
-    lap();
-    console.log(JSON.stringify(times));
-  `;
-  const runs: number[][] = [];
-  for (let i = 0; i < PHASE_RUNS; i += 1) {
-    const exit = await spawnNode(['--input-type=module', '-e', script]);
-    if (exit.code !== 0) throw new Error(`startup bench: the phase measurement failed:\n${exit.stderr.trim()}`);
-    runs.push(JSON.parse(exit.stdout.trim().split('\n').at(-1)!) as number[]);
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Per bundled chunk: the line where each inlined module starts, and its origin. */
+function chunkOrigins(file: string): { line: number; origin: string }[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const origins: { line: number; origin: string }[] = [];
+  lines.forEach((text, line) => {
+    const match = /^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|dist)\//.exec(text);
+    if (match) origins.push({ line, origin: match[1]! });
+  });
+  return origins;
+}
+
+function groupOf(frame: ProfileNode['callFrame'], origins: Map<string, { line: number; origin: string }[]>): Group {
+  const { url, functionName } = frame;
+  if (functionName === '(garbage collector)') return 'garbage collection';
+  if (functionName === '(idle)') return 'idle: waiting for esbuild or the disk';
+  if (/^(compileSourceTextModule|compileForInternalLoader|wrapSafe|compileFunction)$/.test(functionName)) return 'parsing and compiling JavaScript';
+  if (url.startsWith('node:') || functionName === '(program)' || functionName === '(root)') return 'node start-up (bootstrap, its own modules)';
+  if (url.includes('/node_modules/esbuild/')) return 'esbuild (its JS client: service start, plugin calls)';
+  if (url.includes('/node_modules/.descope-run/')) return 'the user\'s config and environment';
+  if (url.includes('/dist/cli/')) {
+    const file = fileURLToPath(url);
+    if (!origins.has(file)) origins.set(file, chunkOrigins(file));
+    const starts = origins.get(file)!;
+    let origin = 'dist';
+    for (const start of starts) {
+      if (start.line > frame.lineNumber) break;
+      origin = start.origin;
+    }
+    if (origin === 'node_modules/zod') return 'zod (module set-up, schemas, parsing)';
+    if (/^node_modules\/(nunjucks|asap|a-sync-waterfall)$/.test(origin)) return 'nunjucks (module set-up, render)';
+    return 'descope-run (CLI, loader, checks, render)';
   }
-  return PHASES.map((_, i) => runs.map((times) => times[i]!));
+  return 'other';
+}
+
+async function profileValidate(): Promise<Map<Group, number[]>> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'descope-run-startup-'));
+  const totals = new Map<Group, number[]>(GROUPS.map((g) => [g, []]));
+  const origins = new Map<string, { line: number; origin: string }[]>();
+  try {
+    for (let i = 0; i < PROFILE_RUNS; i += 1) {
+      const out = path.join(dir, String(i));
+      const exit = await spawnNode(['--cpu-prof', '--cpu-prof-dir', out, BIN, 'validate', '--env', 'local']);
+      if (exit.code !== 0) throw new Error(`startup bench: the profiled validate failed:\n${exit.stderr.trim()}`);
+      const [name] = readdirSync(out);
+      const profile = JSON.parse(readFileSync(path.join(out, name!), 'utf8')) as Profile;
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const sums = new Map<Group, number>(GROUPS.map((g) => [g, 0]));
+      profile.samples.forEach((id, at) => {
+        const group = groupOf(byId.get(id)!.callFrame, origins);
+        sums.set(group, sums.get(group)! + (profile.timeDeltas[at] ?? 0) / 1000);
+      });
+      for (const group of GROUPS) totals.get(group)!.push(sums.get(group)!);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return totals;
 }
 
 const ms = (value: number) => `${Math.round(value)} ms`;
@@ -188,23 +251,32 @@ export async function run(): Promise<void> {
   }
   const bundle = await measureBundle();
   const { times, rounds } = await measureStartup();
-  const phases = await measurePhases();
+  const profile = await profileValidate();
   const bundleMedian = median(bundle.warm);
   const floor = median(times.get(SUBJECTS[0]!)!);
 
-  const header = ['command', 'median', 'p90', 'ratio to node -e 0', 'target', 'allowed median', 'met'];
+  const header = [
+    'command',
+    'median',
+    'p90',
+    'ratio to node -e 0',
+    'target',
+    'allowed (strict: warm bundle)',
+    'met',
+    'allowed (bundle as validate pays it)',
+    'met',
+  ];
   const rows = SUBJECTS.map((subject) => {
     const values = times.get(subject)!;
     const mid = median(values);
-    const limit = subject.limit?.(floor, bundleMedian);
+    const limits = [subject.limit?.(floor, bundleMedian), subject.limit?.(floor, bundle.first)];
     return [
       subject.label,
       ms(mid),
       ms(quantile(values, 0.9)),
       `${(mid / floor).toFixed(2)}×`,
       subject.target ?? '(baseline)',
-      limit === undefined ? '—' : ms(limit),
-      limit === undefined ? '—' : mid <= limit ? 'yes' : 'NO',
+      ...limits.flatMap((limit) => (limit === undefined ? ['—', '—'] : [ms(limit), mid <= limit ? 'yes' : 'NO'])),
     ];
   });
   rows.push([
@@ -212,11 +284,13 @@ export async function run(): Promise<void> {
     ms(bundleMedian),
     ms(quantile(bundle.warm, 0.9)),
     `${(bundleMedian / floor).toFixed(2)}×`,
-    '(allowance)',
+    '(strict allowance)',
+    '—',
+    '—',
     '—',
     '—',
   ]);
-  rows.push(['same, first in a process (starts esbuild)', ms(bundle.first), '—', `${(bundle.first / floor).toFixed(2)}×`, '(info)', '—', '—']);
+  rows.push(['same, first in a process (starts esbuild)', ms(bundle.first), '—', `${(bundle.first / floor).toFixed(2)}×`, '(allowance)', '—', '—', '—', '—']);
 
   console.log(
     `${rounds} runs per command after ${WARMUPS} warm-ups, interleaved; bundle: median of ${bundle.warm.length} in one process. ` +
@@ -226,8 +300,15 @@ export async function run(): Promise<void> {
   console.log(out.join('\n'));
 
   const validate = median(times.get(SUBJECTS[3]!)!);
-  console.log(`\nvalidate above node -e 0: ${ms(validate - floor)}; its steps (median of ${PHASE_RUNS} fresh processes):\n`);
-  const phaseRows = PHASES.map((label, i) => `| ${label} | ${ms(median(phases[i]!))} |`);
-  const total = phases.reduce((sum, values) => sum + median(values), 0);
-  console.log(['| step | median |', '|---|---|', ...phaseRows, `| sum | ${ms(total)} |`].join('\n'));
+  console.log(
+    `\nvalidate above node -e 0: ${ms(validate - floor)}. Where a validate's time goes, from V8's CPU profile of the real run ` +
+      `(median of ${PROFILE_RUNS} fresh processes; the profiler adds a little; template cache warm):\n`,
+  );
+  const profileRows = GROUPS.map((group) => [group, median(profile.get(group)!)] as const).filter(([, value]) => value >= 0.5);
+  const profiled = GROUPS.reduce((sum, group) => sum + median(profile.get(group)!), 0);
+  console.log(
+    ['| spent on | median |', '|---|---|', ...profileRows.map(([group, value]) => `| ${group} | ${ms(value)} |`), `| sum of the medians | ${ms(profiled)} |`].join(
+      '\n',
+    ),
+  );
 }

@@ -4,7 +4,8 @@ import { ConfigValidationError } from '../errors.ts';
 import type { ProjectSpec } from './check-config.ts';
 import type { ResolvedEnvironment } from './environment.ts';
 import { loadProject, type LoadOptions } from './load-config.ts';
-import { renderProject, type RenderedProject } from './render-project.ts';
+import type { RenderedProject } from './render-project.ts';
+import { templateCacheDir } from './template-cache.ts';
 
 export interface CompiledProject {
   root: string;
@@ -20,12 +21,17 @@ export interface CompileOptions extends LoadOptions {
 }
 
 export async function compileProject(options: CompileOptions): Promise<CompiledProject> {
+  // The renderer (nunjucks) loads while the config is bundled and checked.
+  const renderer = import('./render-project.ts');
+  renderer.catch(() => undefined);
   const project = await loadProject(options);
   if (!project.spec) throw new ConfigValidationError(project.issues);
+  const { renderProject } = await renderer;
   const rendered = renderProject(project.spec, {
     root: project.root,
     env: project.env,
     ...(options.only ? { only: options.only } : {}),
+    cacheDir: templateCacheDir(project.root, options.processEnv ?? process.env),
   });
   const issues = [...project.issues, ...rendered.issues];
   if (issues.length > 0) throw new ConfigValidationError(issues);

@@ -29,6 +29,8 @@ export interface RenderOptions {
   env: ResolvedEnvironment;
   /** Render only these flow ids (the theme is skipped when set). */
   only?: ReadonlySet<string>;
+  /** Where compiled templates are kept between runs (template-cache.ts); none when undefined. */
+  cacheDir?: string;
 }
 
 function toIssue(error: unknown, address: string, file: string): Issue {
@@ -44,7 +46,11 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
   const rendererFor = (dir: string): TemplateRenderer => {
     let renderer = renderers.get(dir);
     if (!renderer) {
-      renderer = createTemplateRenderer({ root: dir, projectRoot: options.root });
+      renderer = createTemplateRenderer({
+        root: dir,
+        projectRoot: options.root,
+        ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      });
       renderers.set(dir, renderer);
     }
     return renderer;

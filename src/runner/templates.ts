@@ -46,10 +46,12 @@
 // {% include %} and `templates/macros/*.njk` macro libraries for {% import %}.
 
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { MAX_JSON_DEPTH } from '../dsl/schema.ts';
 import { TemplateError } from '../errors.ts';
+import { openTemplateCache, templateCacheKey, type TemplateCache } from './template-cache.ts';
 import {
   displayPath,
   notJsonError,
@@ -62,6 +64,8 @@ export interface TemplateRendererOptions {
   root: string;
   /** Absolute path of the project, for relative file names in messages. */
   projectRoot: string;
+  /** Where compiled templates are kept between runs (template-cache.ts); none when undefined. */
+  cacheDir?: string;
 }
 
 export interface TemplateRenderer {
@@ -84,7 +88,8 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
   let escaped = new Map<string, string>();
   let jsonProblems: JsonProblem[] = [];
 
-  const loader = new ContainedLoader(root, (name, reason) => escaped.set(name, reason), sources);
+  const cache = options.cacheDir === undefined ? undefined : openTemplateCache(options.cacheDir);
+  const loader = new ContainedLoader(root, (name, reason) => escaped.set(name, reason), sources, cache);
   const env = new nunjucks.Environment(loader as unknown as nunjucks.ILoader, {
     autoescape: false,
     throwOnUndefined: true,
@@ -305,6 +310,7 @@ class ContainedLoader extends nunjucks.Loader {
     private readonly root: string,
     private readonly onEscape: (name: string, reason: string) => void,
     private readonly sources: Map<string, string>,
+    private readonly compiledCache: TemplateCache | undefined,
   ) {
     super();
   }
@@ -343,20 +349,65 @@ class ContainedLoader extends nunjucks.Loader {
     // Cached by Nunjucks for the life of this renderer (one command): 50 flows from one template
     // compile it once, not 50 times (bench/plan-scale: renders 415-1,120 ms → 37-90 ms).
     if (!this.env) return { src, path: resolved.absolute, noCache: false };
-    const compiled = new nunjucks.Template(src, this.env, resolved.absolute, true) as unknown as CompiledTemplate;
     // Hand Nunjucks the compiled code (its precompiled form), so it does not compile the file a
     // second time when it renders it.
-    const props: Record<string, unknown> = { root: compiled.rootRenderFunc };
-    for (const [name, block] of Object.entries(compiled.blocks ?? {})) props[`b_${name}`] = block;
+    const props = this.compile(src, resolved.absolute, this.env);
     return { src: { type: 'code', obj: props } as unknown as string, path: resolved.absolute, noCache: false };
+  }
+
+  /**
+   * The template's compiled form: the members of a precompiled template (`root`, `b_<block>`).
+   * From the cache when it has this very compile; otherwise compiled, and stored.
+   */
+  private compile(src: string, file: string, env: nunjucks.Environment): Record<string, unknown> {
+    const internals = env as unknown as EnvironmentInternals;
+    const key = this.compiledCache
+      ? templateCacheKey([nunjucksVersion(), file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
+      : undefined;
+    const cached = key === undefined ? undefined : this.compiledCache!.get(key);
+    let code = cached;
+    if (code === undefined) {
+      try {
+        code = (nunjucks as unknown as NunjucksInternals).compiler.compile(src, internals.asyncFilters, internals.extensionsList, file, internals.opts);
+      } catch {
+        // Compiled again the way Nunjucks does it, for its error (located and worded as usual).
+        new nunjucks.Template(src, env, file, true);
+        throw new Error(`${file}: the template did not compile`);
+      }
+    }
+    // The code Nunjucks' own Template._compile runs: it returns the template's functions.
+    // eslint-disable-next-line no-new-func
+    const props = new Function(code)() as Record<string, unknown>;
+    if (cached === undefined && key !== undefined) this.compiledCache!.set(key, code);
+    return props;
   }
 }
 
-/** The members of a compiled nunjucks Template that its precompiled form is made of (not in @types/nunjucks). */
-interface CompiledTemplate {
-  rootRenderFunc: unknown;
-  blocks?: Record<string, unknown>;
+/** Nunjucks' compiler and the environment members it reads (not in @types/nunjucks). */
+interface NunjucksInternals {
+  compiler: {
+    compile(src: string, asyncFilters: unknown, extensions: unknown, name: string, opts: unknown): string;
+  };
 }
+interface EnvironmentInternals {
+  opts: Record<string, unknown>;
+  asyncFilters: string[];
+  extensionsList: { __name?: string }[];
+}
+
+let version: string | undefined;
+/** The installed Nunjucks' version: part of the cache key, since its compiler makes the code. */
+function nunjucksVersion(): string {
+  if (version === undefined) {
+    try {
+      version = String((createRequire(import.meta.url)('nunjucks/package.json') as { version: unknown }).version);
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // The json filter
