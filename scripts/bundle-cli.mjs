@@ -4,7 +4,11 @@
 // modules): `validate` starts about 120 ms sooner. esbuild stays external (it runs a native
 // binary). dist/cli/ sits at the same depth as dist/runner/, so the relative paths the code uses
 // (../../package.json, ../index.js) still resolve.
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// The bundled Nunjucks' version, for the compiled-template cache's key (src/runner/templates.ts).
+const nunjucks = JSON.parse(readFileSync('node_modules/nunjucks/package.json', 'utf8'));
 
 await build({
   entryPoints: ['dist/runner/cli.js'],
@@ -16,6 +20,7 @@ await build({
   target: 'node20',
   chunkNames: '[name]-[hash]',
   external: ['esbuild'],
+  define: { __DESCOPE_RUN_NUNJUCKS_VERSION__: JSON.stringify(nunjucks.version) },
   // CommonJS dependencies (nunjucks) call require(); ESM has none, so give them one.
   banner: { js: "import { createRequire as __descopeRunCreateRequire } from 'node:module'; const require = __descopeRunCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -114,6 +114,7 @@ export async function loadEnvironment(
   // zod is loaded only now: its module and schemas take tens of milliseconds to set up, which
   // validate spends while esbuild bundles.
   const schemas = import('../dsl/schema.ts');
+  schemas.catch(() => undefined);
   const loaded = await loadUserModule(file, projectRoot, prebundled?.file === file ? prebundled.bundled : undefined);
   const { environmentSchema } = await schemas;
   const value = loaded.exports.default;

@@ -7,8 +7,8 @@
 // Where: <project>/node_modules/.descope-run/templates/ (the folder descope-run already uses for
 // the bundled config), one file per key, 0600 in a 0700 folder, written to a temporary name and
 // renamed, so a reader sees a whole entry or none. Each entry starts with the SHA-256 of its code;
-// an entry that does not match (truncated, edited) is a miss and is written again. At most
-// MAX_ENTRIES are kept: a write prunes the oldest.
+// an entry that does not match (truncated, edited) is a miss and is written again. A hit touches its
+// entry; at most MAX_ENTRIES are kept, the first write of a run pruning the least recently used.
 //
 // The cache is only ever a shortcut: a folder that cannot be read or written means compiling as
 // before, silently. DESCOPE_RUN_NO_CACHE=1 turns it off.
@@ -18,7 +18,7 @@ import path from 'node:path';
 
 /** Bumped when the entry format or what the code depends on changes. */
 const FORMAT = 'descope-run template cache 1';
-export const MAX_ENTRIES = 200;
+export const MAX_ENTRIES = 1000;
 const HEADER = /^\/\/ sha256:([0-9a-f]{64})\n/;
 
 export interface TemplateCache {
@@ -44,6 +44,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 export function openTemplateCache(dir: string): TemplateCache {
   const fileOf = (key: string) => path.join(dir, `${key}.js`);
+  let pruned = false;
   return {
     get(key) {
       let text: string;
@@ -55,7 +56,15 @@ export function openTemplateCache(dir: string): TemplateCache {
       const header = HEADER.exec(text);
       if (!header) return undefined;
       const code = text.slice(header[0].length);
-      return sha256(code) === header[1] ? code : undefined;
+      if (sha256(code) !== header[1]) return undefined;
+      try {
+        // Recently used: pruning keeps it.
+        const now = new Date();
+        fs.utimesSync(fileOf(key), now, now);
+      } catch {
+        // a read-only folder: the entry still serves
+      }
+      return code;
     },
     set(key, code) {
       const file = fileOf(key);
@@ -64,7 +73,10 @@ export function openTemplateCache(dir: string): TemplateCache {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
         fs.writeFileSync(temp, `// sha256:${sha256(code)}\n${code}`, { mode: 0o600 });
         fs.renameSync(temp, file);
-        prune(dir);
+        if (!pruned) {
+          pruned = true;
+          prune(dir);
+        }
       } catch {
         try {
           fs.rmSync(temp, { force: true });
@@ -77,7 +89,7 @@ export function openTemplateCache(dir: string): TemplateCache {
 }
 
 /**
- * Keeps the MAX_ENTRIES newest entries and removes temporary files a killed run left (older than an
+ * Keeps the MAX_ENTRIES most recently used entries and removes temporary files a killed run left (older than an
  * hour). Other processes may prune at the same time: a file gone already is fine.
  */
 function prune(dir: string): void {

@@ -361,24 +361,32 @@ class ContainedLoader extends nunjucks.Loader {
    */
   private compile(src: string, file: string, env: nunjucks.Environment): Record<string, unknown> {
     const internals = env as unknown as EnvironmentInternals;
-    const key = this.compiledCache
-      ? templateCacheKey([nunjucksVersion(), file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
-      : undefined;
-    const cached = key === undefined ? undefined : this.compiledCache!.get(key);
-    let code = cached;
-    if (code === undefined) {
-      try {
-        code = (nunjucks as unknown as NunjucksInternals).compiler.compile(src, internals.asyncFilters, internals.extensionsList, file, internals.opts);
-      } catch {
-        // Compiled again the way Nunjucks does it, for its error (located and worded as usual).
-        new nunjucks.Template(src, env, file, true);
-        throw new Error(`${file}: the template did not compile`);
+    const version = nunjucksVersion();
+    const key =
+      this.compiledCache && version !== undefined
+        ? templateCacheKey([version, file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
+        : undefined;
+    if (key !== undefined) {
+      const cached = this.compiledCache!.get(key);
+      if (cached !== undefined) {
+        try {
+          // The code Nunjucks' own Template._compile runs: it returns the template's functions.
+          return new Function(cached)() as Record<string, unknown>;
+        } catch {
+          // Not code this compiler made after all: compile afresh, and store that instead.
+        }
       }
     }
-    // The code Nunjucks' own Template._compile runs: it returns the template's functions.
-    // eslint-disable-next-line no-new-func
+    let code: string;
+    try {
+      code = (nunjucks as unknown as NunjucksInternals).compiler.compile(src, internals.asyncFilters, internals.extensionsList, file, internals.opts);
+    } catch {
+      // Compiled again the way Nunjucks does it, for its error (located and worded as usual).
+      new nunjucks.Template(src, env, file, true);
+      throw new Error(`${file}: the template did not compile`);
+    }
     const props = new Function(code)() as Record<string, unknown>;
-    if (cached === undefined && key !== undefined) this.compiledCache!.set(key, code);
+    if (key !== undefined) this.compiledCache!.set(key, code);
     return props;
   }
 }
@@ -395,17 +403,29 @@ interface EnvironmentInternals {
   extensionsList: { __name?: string }[];
 }
 
-let version: string | undefined;
-/** The installed Nunjucks' version: part of the cache key, since its compiler makes the code. */
-function nunjucksVersion(): string {
+/** Set by scripts/bundle-cli.mjs to the version of the Nunjucks it bundles into dist/cli/. */
+declare const __DESCOPE_RUN_NUNJUCKS_VERSION__: string | undefined;
+
+let version: string | null | undefined;
+/**
+ * The version of the Nunjucks that compiles: part of the cache key. In the bundled CLI it is the
+ * bundled copy's, fixed at build time (the installed one may differ); from source, the installed
+ * one's. Undefined when it cannot be known, which turns the cache off.
+ */
+function nunjucksVersion(): string | undefined {
   if (version === undefined) {
-    try {
-      version = String((createRequire(import.meta.url)('nunjucks/package.json') as { version: unknown }).version);
-    } catch {
-      version = 'unknown';
+    if (typeof __DESCOPE_RUN_NUNJUCKS_VERSION__ === 'string') {
+      version = __DESCOPE_RUN_NUNJUCKS_VERSION__;
+    } else {
+      try {
+        const found = (createRequire(import.meta.url)('nunjucks/package.json') as { version?: unknown }).version;
+        version = typeof found === 'string' ? found : null;
+      } catch {
+        version = null;
+      }
     }
   }
-  return version;
+  return version ?? undefined;
 }
 
 

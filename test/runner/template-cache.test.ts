@@ -3,6 +3,7 @@
 // one; a damaged entry is ignored and rewritten; entries are 0600 in a 0700 folder; a folder that
 // cannot be written only means compiling; the folder keeps at most MAX_ENTRIES entries.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmod, cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -169,6 +170,30 @@ describe('entries', () => {
     });
   }
 
+  test('an entry with the right checksum whose code does not run is compiled afresh and replaced', async () => {
+    const { root, cacheDir } = await project();
+    render(root, cacheDir, 1);
+    const [entry] = await entries(cacheDir);
+    const file = path.join(cacheDir, entry!);
+    const good = await readFile(file, 'utf8');
+    for (const code of ['this is not JavaScript (', 'throw new Error("boom")']) {
+      await writeFile(file, `// sha256:${createHash('sha256').update(code).digest('hex')}\n${code}`);
+      assert.equal(render(root, cacheDir, 2), '{"a": 2}');
+      assert.equal(await readFile(file, 'utf8'), good);
+    }
+  });
+
+  test('a hit marks its entry as recently used', async () => {
+    const { root, cacheDir } = await project();
+    render(root, cacheDir, 1);
+    const [entry] = await entries(cacheDir);
+    const file = path.join(cacheDir, entry!);
+    const old = new Date(Date.now() - 86_400_000);
+    await utimes(file, old, old);
+    render(root, cacheDir, 2);
+    assert.ok((await stat(file)).mtimeMs > Date.now() - 60_000);
+  });
+
   test('entries are 0600 in a 0700 folder; no temporary file is left', async () => {
     const { root, cacheDir } = await project();
     render(root, cacheDir, 1);
@@ -193,7 +218,7 @@ describe('entries', () => {
     }
   });
 
-  test(`the folder keeps the ${MAX_ENTRIES} newest entries; a temporary file left over an hour is removed`, async () => {
+  test(`the folder keeps the ${MAX_ENTRIES} most recently used entries; a temporary file left over an hour is removed`, async () => {
     const { root, cacheDir } = await project();
     await mkdir(cacheDir, { recursive: true });
     const old = new Date(Date.now() - 86_400_000);
