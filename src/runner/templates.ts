@@ -362,12 +362,12 @@ class ContainedLoader extends nunjucks.Loader {
   private compile(src: string, file: string, env: nunjucks.Environment): Record<string, unknown> {
     const internals = env as unknown as EnvironmentInternals;
     const version = nunjucksVersion();
-    const key =
-      this.compiledCache && version !== undefined
-        ? templateCacheKey([version, file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
-        : undefined;
-    if (key !== undefined) {
-      const cached = this.compiledCache!.get(key);
+    const cache = version === undefined ? undefined : this.compiledCache;
+    const key = cache
+      ? templateCacheKey([version, file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
+      : undefined;
+    if (cache && key !== undefined) {
+      const cached = cache.get(key);
       if (cached !== undefined) {
         try {
           // The code Nunjucks' own Template._compile runs: it returns the template's functions.
@@ -386,7 +386,7 @@ class ContainedLoader extends nunjucks.Loader {
       throw new Error(`${file}: the template did not compile`);
     }
     const props = new Function(code)() as Record<string, unknown>;
-    if (key !== undefined) this.compiledCache!.set(key, code);
+    if (cache && key !== undefined) cache.set(key, code);
     return props;
   }
 }

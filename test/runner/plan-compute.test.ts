@@ -15,7 +15,6 @@ import {
   desiredOf,
   flowDoc,
   liveOf,
-  liveSso,
   subFlowTask,
   type DesiredInput,
   type LiveInput,
