@@ -321,7 +321,9 @@ export const DEFAULT_PASSWORD_SETTINGS: JsonObject = {
  * `externalIds` = []), newest first in search results. Action names are the emulator's own
  * (`TenantCreated`, `RoleUpdated`, `FlowImported`, ... listed in handlers); `actorId` is the
  * emulator's actor id for the management key; `data` carries `{resource, path}` (resource is a
- * `kind/key` address). audit.createEvent is supported too and stores what it is given.
+ * `kind/key` address, each key segment with `%` and `/` escaped as %25 and %2F (resource.ts), so a
+ * name holding "/" names one resource; a tenant's password policy is `password/tenants/<id>`, the
+ * project's `password/project`). audit.createEvent is supported too and stores what it is given.
  * Searches honour actions, excludedActions, from, to, tenants, noTenants, text (case-insensitive
  * substring of action, actorId, tenants and data), userIds, externalIds (SDK loginIds),
  * remoteAddresses, devices, methods and geos. `from` earlier than AUDIT_MAX_AGE_MS ago is

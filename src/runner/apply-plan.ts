@@ -28,7 +28,7 @@ import {
   type CanonicalSso,
   type DescopeApi,
 } from '../runtime/index.ts';
-import { KIND_ORDER, type Action, type Change, type Kind, type Plan } from './plan/types.ts';
+import { flowIdOf, KIND_ORDER, type Action, type Change, type Kind, type Plan } from './plan/types.ts';
 
 export type ChangeStatus = 'done' | 'failed' | 'skipped';
 
@@ -343,7 +343,7 @@ async function runBatch(api: DescopeApi, op: Op, changes: Change[]): Promise<voi
         changes.map((c) => (c.kind === 'role' ? { name: c.before!.name, tenant: c.before!.tenant, id: c.id } : unreachable(c))),
       );
     case 'flow.delete':
-      return deleteFlows(api, changes.map((c) => c.address.slice('flows/'.length)));
+      return deleteFlows(api, changes.map((c) => (c.kind === 'flow' ? flowIdOf(c) : unreachable(c))));
     default:
       throw new Error(`not a batch operation: ${op}`);
   }
@@ -376,7 +376,7 @@ async function runOne(api: DescopeApi, step: Step, hooks: ApplyHooks): Promise<v
     case 'theme':
       return writeTheme(api, c.after, c.id ?? '');
     case 'flow':
-      return importFlow(api, c.address.slice('flows/'.length), c.after!);
+      return importFlow(api, flowIdOf(c), c.after!);
     default:
       break;
   }

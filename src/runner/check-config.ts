@@ -75,10 +75,10 @@ const IDENTITY: Record<ResourceListKey, (item: Record<string, unknown>) => strin
   flows: (f) => JSON.stringify(['flow', f.id]),
 };
 const ADDRESS: Record<ResourceListKey, (item: never) => string> = {
-  tenants: tenantAddress,
+  tenants: (t: { id: string }) => tenantAddress(t.id),
   roles: roleAddress,
-  permissions: permissionAddress,
-  flows: flowAddress,
+  permissions: (p: { name: string }) => permissionAddress(p.name),
+  flows: (f: { id: string }) => flowAddress(f.id),
 };
 const LISTS = Object.keys(resourceSchemas) as ResourceListKey[];
 

@@ -29,7 +29,7 @@
 //                            sessionSettingsEnabled = Descope's `enabled`. Desired settings are a
 //                            Partial (only the fields the config sets are managed).
 //   CanonicalSso | null      keyed by tenant id; null = no SSO configured. Discriminated by `type`.
-//   CanonicalRole            keyed by address: `roles/<name>` or `roles/<tenant>/<name>`
+//   CanonicalRole            keyed by address: `roles/<name>` or `roles/<tenant>/<name>` (escaped)
 //   CanonicalPermission      keyed by name (`permissions/<name>`)
 //   CanonicalFlow            keyed by flow id: the v1 document `{flow, screens}`, server-owned
 //                            fields dropped, screens sorted by id, `flow.disabled` always present,
@@ -269,18 +269,26 @@ export interface LiveState extends CanonicalState {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Addresses
+// Addresses: one API, the DSL's (pure, so both sides of the plan build and read them alike).
 
-export const tenantAddress = (id: string): string => `tenants/${id}`;
-export const permissionAddress = (name: string): string => `permissions/${name}`;
-export const flowAddress = (id: string): string => `flows/${id}`;
-/** Project roles are `roles/<name>`; tenant roles `roles/<tenant>/<name>`. */
-export const roleAddress = (role: { name: string; tenant?: string | undefined }): string =>
-  role.tenant ? `roles/${role.tenant}/${role.name}` : `roles/${role.name}`;
-export const tenantSettingsAddress = (tenantId: string): string => `tenants/${tenantId}/settings`;
-export const tenantSsoAddress = (tenantId: string): string => `tenants/${tenantId}/sso`;
-export const THEME_ADDRESS = 'theme';
-export const PASSWORD_POLICY_ADDRESS = 'password-policy';
+export {
+  ADDRESS_PREFIXES,
+  canonicalAddress,
+  escapeSegment,
+  flowAddress,
+  formatAddress,
+  parseAddress,
+  PASSWORD_POLICY_ADDRESS,
+  permissionAddress,
+  roleAddress,
+  tenantAddress,
+  tenantSettingsAddress,
+  tenantSsoAddress,
+  THEME_ADDRESS,
+  unescapeSegment,
+  type AddressKind,
+  type ParsedAddress,
+} from '../dsl/address.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Canonical JSON and fingerprints

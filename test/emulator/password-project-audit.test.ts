@@ -158,3 +158,23 @@ describe('emulator: management.audit', () => {
     fails(await m.audit.createEvent({ action: '', type: 'info', actorId: 'a', tenantId: 'acme' }), 400, 'E011002');
   });
 });
+
+describe('emulator: audit resources name one resource whatever names hold', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.emulator.close());
+
+  it('a "/" or "%" in a key is escaped (%2F, %25); a tenant called "project" has its own password resource', async () => {
+    const { m } = h;
+    ok(await m.tenant.createWithId('acme', 'Acme'));
+    ok(await m.tenant.createWithId('project', 'Project'));
+    ok(await m.permission.create('50%'));
+    ok(await m.role.create('acme/Agent', '', []));
+    ok(await m.role.create('Agent', '', [], 'acme'));
+    ok(await m.password.configureSettings('project', DEFAULTS));
+    const resources = ok(await m.audit.search({})).map((record) => (record.data as { resource?: string } | undefined)?.resource);
+    assert.deepEqual(resources, ['password/tenants/project', 'roles/acme/Agent', 'roles/acme%2FAgent', 'permissions/50%25', 'tenants/project', 'tenants/acme']);
+  });
+});

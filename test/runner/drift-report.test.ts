@@ -139,6 +139,19 @@ describe('the audit trail, mapped to plan addresses', () => {
     ['theme/project', 'ThemeImported', 'theme'],
     ['password/project', 'PasswordSettingsUpdated', 'password-policy'],
     ['password/acme', 'PasswordSettingsUpdated', undefined],
+    // Segments are escaped by the emulator (src/emulator/resource.ts) and re-spelt by the builders:
+    // a project role named "acme/Agent" is not the role "Agent" of tenant acme.
+    ['roles/acme%2FAgent', 'RoleUpdated', 'roles/acme%2FAgent'],
+    ['roles/acme%2fAgent', 'RoleUpdated', 'roles/acme%2FAgent'],
+    ['roles/a\u202Eb', 'RoleCreated', 'roles/a%E2%80%AEb'],
+    ['tenants/a%2Fb', 'TenantSettingsUpdated', 'tenants/a%2Fb/settings'],
+    ['tenants/a/b', 'TenantUpdated', undefined],
+    ['sso/a%2Fb/sso2', 'SSOSettingsCreated', 'tenants/a%2Fb/sso'],
+    ['permissions/50%25', 'PermissionUpdated', 'permissions/50%25'],
+    ['permissions/50%', 'PermissionUpdated', undefined],
+    ['flows/x%2Fy', 'FlowImported', 'flows/x%2Fy'],
+    // A tenant named "project" has its own policy, not the project's.
+    ['password/tenants/project', 'PasswordSettingsUpdated', undefined],
     ['project/P2x', 'ProjectNameUpdated', undefined],
     ['', 'Custom', undefined],
   ];

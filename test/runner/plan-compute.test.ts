@@ -7,9 +7,10 @@ import { describe, test } from 'node:test';
 import { permission, role, tenant } from '../../src/dsl/builders.ts';
 import { PlanError } from '../../src/errors.ts';
 import { computePlan, type ComputePlanOptions } from '../../src/runner/plan/compute.ts';
+import { computeDesiredFromBackup } from '../../src/runner/plan/desired.ts';
 import { computeFlowChange } from '../../src/runner/plan/flow-diff.ts';
 import type { Change, Plan, RoleChange, TenantChange } from '../../src/runner/plan/types.ts';
-import { normalizeFlow, type FlowDocument, type LiveSnapshot } from '../../src/runtime/index.ts';
+import { normalizeFlow, normalizeTenant, type FlowDocument, type LiveSnapshot, type LiveState } from '../../src/runtime/index.ts';
 import {
   DEFAULT_SETTINGS,
   desiredOf,
@@ -924,6 +925,139 @@ describe('computePlan: targets', () => {
   test('an unmanaged address as target lists it as unmanaged', () => {
     const p = plan(desired, live, { targets: ['flows/old-flow'] });
     assert.deepEqual(outline(p), { changes: [], held: [], unmanaged: ['flows/old-flow'] });
+  });
+});
+
+describe('computePlan: addresses are unique (issue 11, item 3)', () => {
+  // A project role named "acme/Agent" and the role "Agent" of tenant "acme" are two resources.
+  const tenantRole = role({ name: 'Agent', tenant: 'acme', permissions: ['docs.read'] });
+  const projectRole = role({ name: 'acme/Agent', permissions: ['docs.read'] });
+  const base: DesiredInput = { permissions: [permission({ name: 'docs.read' })], tenants: [tenant(acme)] };
+  const liveBase: LiveInput = { tenants: [acme], permissions: [{ name: 'docs.read' }] };
+
+  test('a live project role "acme/Agent" is unmanaged, and the tenant role "Agent" of acme is created', () => {
+    const p = plan({ ...base, roles: [tenantRole] }, { ...liveBase, roles: [{ name: 'acme/Agent', permissions: ['tickets.write'], id: 'R1' }] });
+    assert.deepEqual(outline(p), { changes: ['create roles/acme/Agent: permissions'], held: [], unmanaged: ['roles/acme%2FAgent'] });
+    const create = p.changes[0] as RoleChange;
+    assert.equal(create.after?.tenant, 'acme');
+    assert.equal(create.id, undefined, 'the create must not carry the project role\'s id');
+  });
+
+  test('a live tenant role "Agent" of acme is unmanaged when the config declares the project role "acme/Agent"', () => {
+    const p = plan({ ...base, roles: [projectRole] }, { ...liveBase, roles: [{ name: 'Agent', tenant: 'acme', permissions: [], id: 'R2' }] });
+    assert.deepEqual(outline(p), { changes: ['create roles/acme%2FAgent: permissions'], held: [], unmanaged: ['roles/acme/Agent'] });
+  });
+
+  test('both declared: both created; both live: no changes', () => {
+    const desired = { ...base, roles: [projectRole, tenantRole] };
+    assert.deepEqual(outline(plan(desired, liveBase)).changes, ['create roles/acme%2FAgent: permissions', 'create roles/acme/Agent: permissions']);
+    const both = { ...liveBase, roles: [{ name: 'acme/Agent', permissions: ['docs.read'] }, { name: 'Agent', tenant: 'acme', permissions: ['docs.read'] }] };
+    assert.deepEqual(outline(plan(desired, both)), { changes: [], held: [], unmanaged: [] });
+  });
+
+  test('a tenant default role names the tenant\'s own role, not the project role that looks like its address', () => {
+    const p = plan({ ...base, tenants: [tenant({ ...acme, defaultRoles: ['Agent'] })], roles: [projectRole, tenantRole] }, { permissions: [{ name: 'docs.read' }] });
+    const t = p.changes.find((c) => c.address === 'tenants/acme') as TenantChange;
+    assert.deepEqual(t.defaultRolesDependOn, ['roles/acme/Agent']);
+  });
+
+  test('a live tenant whose id holds "/" is its own address, apart from another tenant\'s settings', () => {
+    const p = plan(
+      { tenants: [tenant({ ...acme, settings: { jitProvisioning: false } })] },
+      { tenants: [acme, { id: 'acme/settings', name: 'Odd' }], tenantSettings: { acme: {} } },
+    );
+    assert.deepEqual(outline(p), { changes: ['update tenants/acme/settings: jitProvisioning'], held: [], unmanaged: ['tenants/acme%2Fsettings'] });
+  });
+
+  test('hostile live names: every address is one line of visible text', () => {
+    const p = plan({}, {
+      roles: [{ name: 'a\x1b[2Kb' }, { name: 'x\u202Ey' }, { name: 'r\nm' }],
+      permissions: [{ name: '100%' }],
+      tenants: [{ id: 't\u2028u', name: 'T' }],
+      listedFlows: [{ id: 'f/\u200B' }],
+    });
+    assert.deepEqual(outline(p).unmanaged.sort(), ['flows/f%2F%E2%80%8B', 'permissions/100%25', 'roles/a%1B[2Kb', 'roles/r%0Am', 'roles/x%E2%80%AEy', 'tenants/t%E2%80%A8u']);
+  });
+});
+
+describe('computePlan: targets are addresses in any escaping, and errors name the option', () => {
+  const desired: DesiredInput = {
+    permissions: [permission({ name: 'docs.read' })],
+    tenants: [tenant(acme)],
+    roles: [role({ name: 'acme/Agent', permissions: ['docs.read'] }), role({ name: 'Agent', tenant: 'acme' })],
+  };
+
+  test('the escaped address targets the project role only', () => {
+    for (const target of ['roles/acme%2FAgent', 'roles/acme%2fAgent']) {
+      const p = plan(desired, {}, { targets: [target] });
+      assert.deepEqual(outline(p).changes, ['create permissions/docs.read', 'create roles/acme%2FAgent: permissions'], target);
+      assert.deepEqual(p.targets, ['roles/acme%2FAgent'], 'targets are kept in the builders\' spelling');
+    }
+  });
+
+  test('the unescaped address targets the tenant role (and its tenant)', () => {
+    assert.deepEqual(outline(plan(desired, {}, { targets: ['roles/acme/Agent'] })).changes, ['create roles/acme/Agent', 'create tenants/acme: name']);
+  });
+
+  test('a name typed unescaped that only exists escaped: the error says how it is spelt', () => {
+    const only = { ...desired, roles: [role({ name: 'beta/Agent' })] };
+    assert.throws(
+      () => plan(only, {}, { targets: ['roles/beta/Agent'] }),
+      (error: unknown) => error instanceof PlanError && /^--target roles\/beta\/Agent: no such address in the config or the live project$/.test(error.message) && /did you mean --target roles\/beta%2FAgent\?/.test(error.hint ?? ''),
+    );
+  });
+
+  test('not an address at all (three segments, a broken escape) is its own error', () => {
+    assert.throws(() => plan(desired, {}, { targets: ['roles/a/b/c'] }), isPlanError(/^--target roles\/a\/b\/c: not an address$/));
+    assert.throws(() => plan(desired, {}, { targets: ['roles/50%'] }), isPlanError(/^--target roles\/50%: not an address$/));
+  });
+
+  test('rollback\'s --only: the error names --only and the backup', () => {
+    assert.throws(
+      () => plan(desired, {}, { targets: ['tenants/nope'], targetFlag: '--only', desiredSource: 'backup B1' }),
+      isPlanError(/^--only tenants\/nope: no such address in backup B1 or the live project$/),
+    );
+  });
+
+  test('unknownTargets "ignore": an address that names nothing selects nothing (not everything)', () => {
+    const p = plan(desired, {}, { targets: ['tenants/gone'], unknownTargets: 'ignore' });
+    assert.deepEqual(outline(p), { changes: [], held: [], unmanaged: [] });
+    const mixed = plan(desired, {}, { targets: ['tenants/gone', 'roles/acme%2FAgent'], unknownTargets: 'ignore' });
+    assert.deepEqual(outline(mixed).changes, ['create permissions/docs.read', 'create roles/acme%2FAgent: permissions']);
+  });
+});
+
+describe('computeDesiredFromBackup: a record is restored to its own address', () => {
+  const agent = { name: 'acme/Agent', description: '', permissions: ['docs.read'], default: false };
+  const state = (roles: Record<string, unknown>, tenants: Record<string, unknown> = { acme: normalizeTenant(acme) }): LiveState =>
+    ({ tenants, roles, permissions: { 'docs.read': { name: 'docs.read', description: '' } } }) as LiveState;
+
+  test('a backup from before escaping (the project role "acme/Agent" keyed roles/acme/Agent) restores the project role, by its id', () => {
+    // Since the backup, the project role was renamed and a tenant role "Agent" of acme was created.
+    const desired = computeDesiredFromBackup(state({ 'roles/acme/Agent': agent }), { 'roles/acme/Agent': 'R1' });
+    assert.deepEqual(Object.keys(desired.roles), ['roles/acme%2FAgent']);
+    assert.equal(desired.roles['roles/acme%2FAgent']!.id, 'R1');
+    const live = liveOf({
+      tenants: [acme],
+      permissions: [{ name: 'docs.read' }],
+      roles: [{ name: 'Renamed', permissions: ['docs.read'], id: 'R1' }, { name: 'Agent', tenant: 'acme', permissions: [], id: 'R2' }],
+    });
+    const p = computePlan(desired, live, { allowDelete: true });
+    assert.deepEqual(outline(p).changes, ['update roles/acme%2FAgent: name', 'delete roles/acme/Agent']);
+    const rename = p.changes[0] as RoleChange;
+    assert.deepEqual([rename.id, rename.renamedFrom, rename.after?.tenant], ['R1', 'roles/Renamed', undefined]);
+    assert.equal((p.changes[1] as RoleChange).id, 'R2', 'the delete goes by the tenant role\'s own id');
+  });
+
+  test('a backup whose key and record disagree (edited) is refused, naming the backup and the address', () => {
+    assert.throws(
+      () => computeDesiredFromBackup(state({}, { acme: normalizeTenant({ id: 'globex', name: 'Globex' }) }), {}, 'backup B1'),
+      isPlanError(/^backup B1: tenants\/acme: holds the tenant "globex": the backup is damaged or was edited/),
+    );
+    assert.throws(
+      () => computeDesiredFromBackup(state({ 'roles/acme/Agent': agent, 'roles/acme%2FAgent': agent }), {}, 'backup B1'),
+      isPlanError(/^backup B1: roles\/acme%2FAgent: holds this role twice/),
+    );
   });
 });
 

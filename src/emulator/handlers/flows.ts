@@ -6,6 +6,7 @@ import { DEFAULT_THEME, DELETE_UNKNOWN_BATCH, FLOW_NOT_FOUND, MAX_FLOW_TASKS, SC
 import { isJsonObject, type Json, type JsonObject } from '../json.ts';
 import type { StoredFlow } from '../state.ts';
 import { epochSeconds, type HandlerContext, type Route } from './context.ts';
+import { resource } from '../resource.ts';
 
 function flowMetadata(stored: StoredFlow): JsonObject {
   const { flow } = stored;
@@ -80,7 +81,7 @@ function importFlow(ctx: HandlerContext): JsonObject {
   } else {
     state.flows.push({ id: flowId, flow, screens });
   }
-  ctx.audit('FlowImported', `flows/${flowId}`);
+  ctx.audit('FlowImported', resource('flows', flowId));
   return { flow: structuredClone(flow), screens: structuredClone(screens) };
 }
 
@@ -89,7 +90,7 @@ function deleteFlows(ctx: HandlerContext): JsonObject {
   if (DELETE_UNKNOWN_BATCH === 'not-found') ids.forEach((id) => requireFlow(ctx, id));
   const doomed = new Set(ids.filter((id) => ctx.state.flows.some((flow) => flow.id === id)));
   ctx.state.flows = ctx.state.flows.filter((flow) => !doomed.has(flow.id));
-  for (const id of doomed) ctx.audit('FlowDeleted', `flows/${id}`);
+  for (const id of doomed) ctx.audit('FlowDeleted', resource('flows', id));
   return {};
 }
 

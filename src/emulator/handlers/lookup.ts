@@ -10,6 +10,7 @@ import {
 } from '../fidelity.ts';
 import { isJsonObject, type Json } from '../json.ts';
 import type { EmulatorState, StoredPermission, StoredRole, StoredSsoConfig, StoredTenant } from '../state.ts';
+import { resource } from '../resource.ts';
 
 export function findTenant(state: EmulatorState, id: string): StoredTenant | undefined {
   return state.tenants.find((tenant) => tenant.id === id);
@@ -33,9 +34,9 @@ export function requireSsoConfig(tenant: StoredTenant, ssoId: string): StoredSso
   return config;
 }
 
-/** The address used in messages and audit records: `roles/Admin` or `roles/acme/Admin`. */
+/** The address used in messages and audit records: `roles/Admin` or `roles/acme/Admin` (../resource.ts). */
 export function roleAddress(role: Pick<StoredRole, 'name' | 'tenantId'>): string {
-  return role.tenantId ? `roles/${role.tenantId}/${role.name}` : `roles/${role.name}`;
+  return role.tenantId ? resource('roles', role.tenantId, role.name) : resource('roles', role.name);
 }
 
 export function findRoleByName(state: EmulatorState, name: string, tenantId: string): StoredRole | undefined {

@@ -11,6 +11,7 @@ import {
 import type { FieldReader, JsonObject } from '../json.ts';
 import type { EmulatorState, StoredPermission } from '../state.ts';
 import type { HandlerContext, Route } from './context.ts';
+import { resource } from '../resource.ts';
 import {
   findPermissionByName,
   requirePermissionById,
@@ -28,7 +29,7 @@ function permissionResponse(permission: StoredPermission): JsonObject {
 }
 
 function duplicate(name: string): ApiError {
-  return new ApiError(PERMISSION_EXISTS, `permissions/${name} already exists`);
+  return new ApiError(PERMISSION_EXISTS, `${resource('permissions', name)} already exists`);
 }
 
 function newPermission(ctx: HandlerContext, name: string, description: string): StoredPermission {
@@ -43,7 +44,7 @@ function create(ctx: HandlerContext): JsonObject {
   const description = body.optionalString('description') ?? '';
   if (findPermissionByName(state, name)) throw duplicate(name);
   state.permissions.push(newPermission(ctx, name, description));
-  ctx.audit('PermissionCreated', `permissions/${name}`);
+  ctx.audit('PermissionCreated', resource('permissions', name));
   return {};
 }
 
@@ -60,7 +61,7 @@ function createBatch(ctx: HandlerContext): JsonObject {
   }
   for (const { name, description } of batch) {
     state.permissions.push(newPermission(ctx, name, description));
-    ctx.audit('PermissionCreated', `permissions/${name}`);
+    ctx.audit('PermissionCreated', resource('permissions', name));
   }
   return {};
 }
@@ -87,7 +88,7 @@ function readUpdate(state: EmulatorState, reader: FieldReader, byIdOnly: boolean
 function applyUpdate(ctx: HandlerContext, { permission, newName, description }: PermissionUpdate): void {
   permission.name = newName;
   permission.description = description;
-  ctx.audit('PermissionUpdated', `permissions/${newName}`);
+  ctx.audit('PermissionUpdated', resource('permissions', newName));
 }
 
 function update(ctx: HandlerContext): JsonObject {
@@ -122,7 +123,7 @@ function updateBatch(ctx: HandlerContext): JsonObject {
 /** Call inside preservingPermissionReferences so the permission also leaves every role. */
 function deletePermission(ctx: HandlerContext, permission: StoredPermission): void {
   ctx.state.permissions = ctx.state.permissions.filter((candidate) => candidate.id !== permission.id);
-  ctx.audit('PermissionDeleted', `permissions/${permission.name}`);
+  ctx.audit('PermissionDeleted', resource('permissions', permission.name));
 }
 
 function remove(ctx: HandlerContext): JsonObject {

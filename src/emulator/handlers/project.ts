@@ -6,6 +6,7 @@ import { DEFAULT_PASSWORD_SETTINGS } from '../fidelity.ts';
 import type { JsonObject } from '../json.ts';
 import type { HandlerContext, Route } from './context.ts';
 import { requireTenant } from './lookup.ts';
+import { resource } from '../resource.ts';
 
 const PASSWORD_BOOLEANS = ['enabled', 'lowercase', 'uppercase', 'number', 'nonAlphaNumeric', 'expiration', 'reuse', 'lock'];
 const PASSWORD_COUNTS = ['minLength', 'expirationWeeks', 'reuseAmount', 'lockAttempts'];
@@ -36,19 +37,19 @@ function configurePasswordSettings(ctx: HandlerContext): JsonObject {
   }
   if (tenant) tenant.passwordSettings = settings;
   else state.project.passwordSettings = settings;
-  ctx.audit('PasswordSettingsUpdated', tenant ? `password/${tenant.id}` : 'password/project', tenant ? [tenant.id] : []);
+  ctx.audit('PasswordSettingsUpdated', tenant ? resource('password', 'tenants', tenant.id) : 'password/project', tenant ? [tenant.id] : []);
   return {};
 }
 
 function updateName(ctx: HandlerContext): JsonObject {
   ctx.state.project.name = ctx.body.requiredString('name');
-  ctx.audit('ProjectNameUpdated', `project/${ctx.projectId}`);
+  ctx.audit('ProjectNameUpdated', resource('project', ctx.projectId));
   return {};
 }
 
 function updateTags(ctx: HandlerContext): JsonObject {
   ctx.state.project.tags = [...new Set(ctx.body.requiredStringArray('tags'))];
-  ctx.audit('ProjectTagsUpdated', `project/${ctx.projectId}`);
+  ctx.audit('ProjectTagsUpdated', resource('project', ctx.projectId));
   return {};
 }
 

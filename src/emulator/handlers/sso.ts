@@ -10,12 +10,13 @@ import { createDefaultSsoConfig, type EmulatorState, type StoredSsoConfig, type 
 import { requireQuery, type HandlerContext, type Route } from './context.ts';
 import { findSsoConfig, requireRoleReference, requireSsoConfig, requireTenant } from './lookup.ts';
 import { tenantResponse } from './tenants.ts';
+import { resource } from '../resource.ts';
 
 const OIDC_PROMPTS = ['none', 'login', 'consent', 'select_account'];
 const OIDC_GRANT_TYPES = ['authorization_code', 'implicit'];
 
 function address(tenantId: string, ssoId: string): string {
-  return ssoId ? `sso/${tenantId}/${ssoId}` : `sso/${tenantId}`;
+  return ssoId ? resource('sso', tenantId, ssoId) : resource('sso', tenantId);
 }
 
 export function ssoSettingsResponse(tenant: StoredTenant, config: StoredSsoConfig): JsonObject {

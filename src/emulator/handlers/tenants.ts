@@ -17,6 +17,7 @@ import { FieldReader, unique, type Json, type JsonObject } from '../json.ts';
 import { createDefaultSsoConfig, type EmulatorState, type StoredSsoConfig, type StoredTenant } from '../state.ts';
 import { epochSeconds, requireQuery, type HandlerContext, type Route } from './context.ts';
 import { findTenant, requireRoleReference, requireTenant } from './lookup.ts';
+import { resource } from '../resource.ts';
 
 /** The Tenant object of the SDK (`domains` / `authType` come from an SSO configuration). */
 export function tenantResponse(tenant: StoredTenant, sso: StoredSsoConfig | undefined = tenant.sso[0]): JsonObject {
@@ -90,7 +91,7 @@ function create(ctx: HandlerContext): JsonObject {
     passwordSettings: null,
     sso: [createDefaultSsoConfig()],
   });
-  ctx.audit('TenantCreated', `tenants/${id}`, [id]);
+  ctx.audit('TenantCreated', resource('tenants', id), [id]);
   return { id };
 }
 
@@ -108,7 +109,7 @@ function update(ctx: HandlerContext): JsonObject {
   assertNameFree(state, name, id);
 
   Object.assign(tenant, { name, selfProvisioningDomains, customAttributes, enforceSSO, disabled, roleInheritance });
-  ctx.audit('TenantUpdated', `tenants/${id}`, [id]);
+  ctx.audit('TenantUpdated', resource('tenants', id), [id]);
   return {};
 }
 
@@ -119,7 +120,7 @@ function updateDefaultRoles(ctx: HandlerContext): JsonObject {
   const tenant = requireTenant(state, id);
   for (const name of defaultRoles) requireRoleReference(state, id, name, 'defaultRoles');
   tenant.defaultRoles = defaultRoles;
-  ctx.audit('TenantDefaultRolesUpdated', `tenants/${id}`, [id]);
+  ctx.audit('TenantDefaultRolesUpdated', resource('tenants', id), [id]);
   return {};
 }
 
@@ -156,7 +157,7 @@ function remove(ctx: HandlerContext): JsonObject {
   const doomed = new Set([id, ...children]);
   state.tenants = state.tenants.filter((tenant) => !doomed.has(tenant.id));
   state.roles = state.roles.filter((role) => !doomed.has(role.tenantId));
-  ctx.audit('TenantDeleted', `tenants/${id}`, [...doomed]);
+  ctx.audit('TenantDeleted', resource('tenants', id), [...doomed]);
   return {};
 }
 
@@ -245,7 +246,7 @@ function configureSettings(ctx: HandlerContext): JsonObject {
   const defaultSso = tenant.sso[0] as StoredSsoConfig;
   defaultSso.domains = domains;
   defaultSso.authType = authType;
-  ctx.audit('TenantSettingsUpdated', `tenants/${tenantId}`, [tenantId]);
+  ctx.audit('TenantSettingsUpdated', resource('tenants', tenantId), [tenantId]);
   return {};
 }
 

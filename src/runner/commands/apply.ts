@@ -5,11 +5,13 @@ import { PlanError, StalePlanError, UsageError } from '../../errors.ts';
 import { runApplyFlow } from '../apply-flow.ts';
 import { liveFingerprint, openSession, planSession, readLive } from '../live-plan.ts';
 import { readPlanFile } from '../plan-file.ts';
+import { normalizeTargets } from '../plan/compute.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { values } = ctx;
   const planFile = typeof values.plan === 'string' ? values.plan : undefined;
-  const targets = (values.target as string[] | undefined) ?? [];
+  // A target that is not an address is refused before anything connects.
+  const targets = normalizeTargets((values.target as string[] | undefined) ?? []);
   const allowDelete = values['allow-delete'] === true;
   if (planFile && targets.length > 0) {
     throw new UsageError('--plan and --target do not go together: a saved plan is applied whole', {

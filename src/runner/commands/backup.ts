@@ -8,6 +8,7 @@ import { backupDir, describeState, findBackup, listBackups, makeBackup, pruneBac
 import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
 import { findProjectRoot } from '../load-config.ts';
 import { openEnvironmentSession, readLive } from '../live-plan.ts';
+import { flowAddress, permissionAddress, roleAddress, tenantAddress } from '../../dsl/address.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { values, positionals, output, cwd, processEnv } = ctx;
@@ -42,10 +43,11 @@ export const run: CommandRun = async (ctx) => {
     output.out(`  taken ${backup.createdAt} by descope-run ${backup.tool.version}; checksum ${backup.checksum.slice(0, 16)}… verified`);
     output.out(`  holds: ${describeState(backup.state)}`);
     const addresses = [
-      ...Object.keys(backup.state.tenants ?? {}).map((id) => `tenants/${id}`),
-      ...Object.keys(backup.state.roles ?? {}),
-      ...Object.keys(backup.state.permissions ?? {}).map((name) => `permissions/${name}`),
-      ...Object.keys(backup.state.flowSummaries ?? {}).map((id) => `flows/${id}${backup.state.flows?.[id] ? '' : ' (listed only)'}`),
+      ...Object.keys(backup.state.tenants ?? {}).map(tenantAddress),
+      // From each role's own record: older backups keyed roles by unescaped addresses.
+      ...Object.values(backup.state.roles ?? {}).map(roleAddress),
+      ...Object.keys(backup.state.permissions ?? {}).map(permissionAddress),
+      ...Object.keys(backup.state.flowSummaries ?? {}).map((id) => `${flowAddress(id)}${backup.state.flows?.[id] ? '' : ' (listed only)'}`),
     ];
     for (const address of addresses) output.out(`  ${address}`);
     return 0;

@@ -3,15 +3,18 @@
 import type { CommandRun } from '../cli.ts';
 import { openSession, planSession } from '../live-plan.ts';
 import { writePlanFile } from '../plan-file.ts';
+import { normalizeTargets } from '../plan/compute.ts';
 import { formatPlan } from '../plan/format.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { output, values } = ctx;
+  // A target that is not an address is refused before anything connects.
+  const targets = normalizeTargets((values.target as string[] | undefined) ?? []);
   const session = await openSession(ctx);
   try {
     const { plan } = await planSession(session, {
       allowDelete: values['allow-delete'] === true,
-      targets: (values.target as string[] | undefined) ?? [],
+      targets,
       now: new Date().toISOString(),
     });
     const out = typeof values.out === 'string' ? values.out : undefined;

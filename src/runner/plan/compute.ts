@@ -18,6 +18,10 @@ import {
   tenantSsoAddress,
   PASSWORD_POLICY_ADDRESS,
   THEME_ADDRESS,
+  canonicalAddress,
+  parseAddress,
+  type AddressKind,
+  type ParsedAddress,
   type CanonicalPasswordPolicy,
   type CanonicalRole,
   type CanonicalSso,
@@ -29,6 +33,7 @@ import type { Desired, DesiredProject } from './desired.ts';
 import { computeFlowChange } from './flow-diff.ts';
 import {
   dependenciesOf,
+  flowIdOf,
   KIND_ORDER,
   PLAN_FORMAT,
   PLAN_VERSION,
@@ -47,6 +52,15 @@ export interface ComputePlanOptions extends PlanOptions {
   createdAt?: string;
   /** What was read to make `live` (recorded for apply --plan). */
   scope?: LiveScope;
+  /** The option the targets came from, for messages: `--target` (diff, apply), `--only` (rollback). */
+  targetFlag?: string;
+  /** What the desired side is, for messages: `the config` (default), `the backup`. */
+  desiredSource?: string;
+  /**
+   * `ignore`: a target that names nothing selects nothing, instead of being an error. A rollback's
+   * verification needs it: `--only tenants/y`, where the restore deleted y, names nothing after.
+   */
+  unknownTargets?: 'error' | 'ignore';
 }
 
 /** The fields that differ, in the order of `managed` (sorted), comparing canonical JSON. */
@@ -335,7 +349,8 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
 
   addDependencies(changes, desired);
   const ordered = orderChanges(changes);
-  const selected = options.targets && options.targets.length > 0 ? selectTargets(ordered, options.targets, desired, state) : ordered;
+  const targets = normalizeTargets(options.targets ?? [], options.targetFlag);
+  const selected = targets.length > 0 ? selectTargets(ordered, targets, desired, state, options) : ordered;
   const kept = selected.filter((c) => allowDelete || (c.action !== 'delete' && c.action !== 'replace'));
   const held = selected.filter((c) => !allowDelete && (c.action === 'delete' || c.action === 'replace'));
   // A change that needs a held one cannot run either: hold it too.
@@ -352,8 +367,8 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   }
   const finalChanges = kept.filter((c) => !heldAddresses.has(c.address));
   const finalHeld = [...held, ...kept.filter((c) => heldAddresses.has(c.address) && c.action !== 'delete' && c.action !== 'replace')];
-  const targets = options.targets ?? [];
-  const shownUnmanaged = targets.length > 0 ? unmanaged.filter((u) => targets.some((t) => matchesTarget(u.address, t))) : unmanaged;
+  const read = targets.map(readTarget);
+  const shownUnmanaged = targets.length > 0 ? unmanaged.filter((u) => read.some((t) => matchesTarget(u.address, t))) : unmanaged;
 
   const count = (action: Change['action']) => finalChanges.filter((c) => c.action === action).length;
   const liveFingerprint = fingerprint({ state: live.state, handles: live.handles });
@@ -364,7 +379,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
     projectId: options.projectId ?? '',
     createdAt: options.createdAt ?? '',
     allowDelete,
-    targets: [...(options.targets ?? [])],
+    targets,
     scope: options.scope ?? {},
     liveFingerprint,
     fingerprint: fingerprint({ liveFingerprint, allowDelete, changes: finalChanges }),
@@ -445,7 +460,7 @@ function addDependencies(changes: Change[], desired: DesiredProject): void {
         break;
       }
       case 'flow':
-        for (const id of desired.flows[change.address.slice('flows/'.length)]?.dependsOn ?? []) need(change, flowAddress(id));
+        for (const id of desired.flows[flowIdOf(change)]?.dependsOn ?? []) need(change, flowAddress(id));
         break;
       default:
         break;
@@ -463,24 +478,78 @@ export function orderChanges(changes: readonly Change[]): Change[] {
   return [...changes].sort((a, b) => rank(a) - rank(b) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
 
-/** The kind names a target may give to mean "every address of this kind". */
-const KIND_TARGETS: Record<string, string> = {
-  tenants: 'tenants/',
-  roles: 'roles/',
-  permissions: 'permissions/',
-  flows: 'flows/',
+/** A target as the plan uses it: a kind name (`tenants`: every address of it) or an address in the builders' spelling. */
+type Target = { all: AddressKind[] } | { address: string; parsed: ParsedAddress };
+
+/** The kinds a kind-name target covers: `tenants` also means every tenant's settings and SSO. */
+const KIND_TARGETS: Record<string, AddressKind[]> = {
+  tenants: ['tenant', 'tenantSettings', 'tenantSso'],
+  roles: ['role'],
+  permissions: ['permission'],
+  flows: ['flow'],
 };
 
-function matchesTarget(address: string, target: string): boolean {
-  if (address === target) return true;
-  const prefix = KIND_TARGETS[target];
-  if (prefix) return address.startsWith(prefix);
+const TARGET_HINT =
+  'use an address as diff prints it, e.g. tenants/acme, roles/acme/Admin, flows/sign-up-or-in, theme, or a kind: tenants, roles, permissions, flows; in a name, "/" is written %2F and "%" %25 (the project role "acme/Agent" is roles/acme%2FAgent)';
+
+/** The targets as typed, read: kind names kept, addresses in the builders' spelling; anything else is an error. */
+export function normalizeTargets(targets: readonly string[], flag = '--target'): string[] {
+  return targets.map((text) => {
+    if (Object.hasOwn(KIND_TARGETS, text)) return text;
+    const address = canonicalAddress(text);
+    if (address === undefined) throw new PlanError(`${flag} ${text}: not an address`, { hint: TARGET_HINT });
+    return address;
+  });
+}
+
+function readTarget(text: string): Target {
+  const kinds = Object.hasOwn(KIND_TARGETS, text) ? KIND_TARGETS[text] : undefined;
+  if (kinds) return { all: kinds };
+  return { address: text, parsed: parseAddress(text)! };
+}
+
+function matchesTarget(address: string, target: Target): boolean {
+  if ('all' in target) {
+    const parsed = parseAddress(address);
+    return parsed !== undefined && target.all.includes(parsed.kind);
+  }
+  if (address === target.address) return true;
   // `tenants/acme` also means its settings and SSO.
-  return target.startsWith('tenants/') && (address === `${target}/settings` || address === `${target}/sso`);
+  if (target.parsed.kind !== 'tenant') return false;
+  const parsed = parseAddress(address);
+  return (parsed?.kind === 'tenantSettings' || parsed?.kind === 'tenantSso') && parsed.tenant === target.parsed.id;
+}
+
+/** The address with its segments unescaped: how someone who does not know the escaping would type it. */
+function typedLike(address: string): string {
+  const parsed = parseAddress(address);
+  if (!parsed) return address;
+  switch (parsed.kind) {
+    case 'tenant':
+      return `tenants/${parsed.id}`;
+    case 'tenantSettings':
+      return `tenants/${parsed.tenant}/settings`;
+    case 'tenantSso':
+      return `tenants/${parsed.tenant}/sso`;
+    case 'role':
+      return parsed.tenant ? `roles/${parsed.tenant}/${parsed.name}` : `roles/${parsed.name}`;
+    case 'permission':
+      return `permissions/${parsed.name}`;
+    case 'flow':
+      return `flows/${parsed.id}`;
+    default:
+      return address;
+  }
 }
 
 /** The changes the targets name, plus everything they depend on (transitively). */
-function selectTargets(changes: readonly Change[], targets: readonly string[], desired: DesiredProject, state: LiveSnapshot['state']): Change[] {
+function selectTargets(
+  changes: readonly Change[],
+  targets: readonly string[],
+  desired: DesiredProject,
+  state: LiveSnapshot['state'],
+  options: Pick<ComputePlanOptions, 'targetFlag' | 'desiredSource' | 'unknownTargets'>,
+): Change[] {
   const known = new Set<string>([
     ...Object.keys(KIND_TARGETS),
     THEME_ADDRESS,
@@ -497,11 +566,16 @@ function selectTargets(changes: readonly Change[], targets: readonly string[], d
     ...Object.keys(state.flowSummaries ?? {}).map(flowAddress),
   ]);
   const unknown = targets.filter((t) => !known.has(t));
-  if (unknown.length > 0) {
-    throw new PlanError(`--target ${unknown[0]}: no such address in the config or the live project`, {
-      hint: 'use an address as diff prints it, e.g. tenants/acme, roles/acme/Admin, flows/sign-up-or-in, theme, or a kind: tenants, roles, permissions, flows',
+  if (unknown.length > 0 && options.unknownTargets !== 'ignore') {
+    const first = unknown[0]!;
+    const flag = options.targetFlag ?? '--target';
+    // `roles/acme/Agent` typed for the project role `acme/Agent`: say how it is spelt.
+    const meant = [...known].filter((k) => k !== first && typedLike(k) === typedLike(first));
+    throw new PlanError(`${flag} ${first}: no such address in ${options.desiredSource ?? 'the config'} or the live project`, {
+      hint: meant.length > 0 ? `did you mean ${meant.map((m) => `${flag} ${m}`).join(' or ')}? In a name, "/" is written %2F and "%" %25` : TARGET_HINT,
     });
   }
+  const chosenTargets = targets.filter((t) => known.has(t)).map(readTarget);
   const byAddress = new Map(changes.map((c) => [c.address, c]));
   const chosen = new Set<string>();
   const visit = (address: string): void => {
@@ -509,6 +583,6 @@ function selectTargets(changes: readonly Change[], targets: readonly string[], d
     chosen.add(address);
     for (const dep of dependenciesOf(byAddress.get(address)!)) visit(dep);
   };
-  for (const change of changes) if (targets.some((t) => matchesTarget(change.address, t))) visit(change.address);
+  for (const change of changes) if (chosenTargets.some((t) => matchesTarget(change.address, t))) visit(change.address);
   return changes.filter((c) => chosen.has(c.address));
 }

@@ -3,6 +3,7 @@
 // list of fields the config actually sets. Only those fields are managed: a field the config leaves
 // out is whatever it is live, and never shows as a change. Pure.
 import type { PruneOptions, TenantSso } from '../../dsl/types.ts';
+import { PlanError } from '../../errors.ts';
 import {
   normalizeFlow,
   normalizePasswordPolicy,
@@ -12,7 +13,10 @@ import {
   normalizeTenant,
   normalizeTenantSettings,
   normalizeTheme,
+  flowAddress,
+  permissionAddress,
   roleAddress,
+  tenantAddress,
   type CanonicalFlow,
   type CanonicalPasswordPolicy,
   type CanonicalPermission,
@@ -168,13 +172,25 @@ const ALL_TENANT_FIELDS = ['name', ...TENANT_FIELDS.slice(1)] as (keyof Canonica
  * and every kind it listed is pruned (what was created after it is deleted). What it lists but
  * could not hold whole (a flow it did not export) is kept. A secret is never in a backup, so an
  * SSO configuration is written without one and Descope keeps the live secret.
+ *
+ * A backup's records are keyed by id, name or address, but the key is not trusted: each record is
+ * filed under the key its own id or name gives, so the address a plan shows is the resource it
+ * writes. Role keys are addresses, and backups older than escaped addresses spelt them
+ * unescaped (`roles/acme/Agent` for the project role `acme/Agent`): their roles are re-keyed, and
+ * their role ids follow the record they were stored beside. A tenant or permission filed under a
+ * key that is not its own id or name, or two records of one address, mean the file was edited:
+ * refused, naming `label` (the backup).
  */
-export function computeDesiredFromBackup(state: LiveState, roleIds: Readonly<Record<string, string>> = {}): DesiredProject {
+export function computeDesiredFromBackup(state: LiveState, roleIds: Readonly<Record<string, string>> = {}, label = 'the backup'): DesiredProject {
   const all = <T extends object>(value: T, protect = false): Desired<T> => ({
     value,
     managed: Object.keys(value) as (keyof T & string)[],
     protect,
   });
+  const damaged = (address: string, why: string): PlanError =>
+    new PlanError(`${label}: ${address}: ${why}: the backup is damaged or was edited, and is not restored`, {
+      hint: 'restore from another backup ("descope-run backup list")',
+    });
   const out: DesiredProject = {
     tenants: {},
     tenantSettings: {},
@@ -191,7 +207,10 @@ export function computeDesiredFromBackup(state: LiveState, roleIds: Readonly<Rec
     tenantSsoAbsent: [],
     keep: [],
   };
-  for (const [id, t] of Object.entries(state.tenants ?? {})) out.tenants[id] = { value: t, managed: ALL_TENANT_FIELDS, protect: false };
+  for (const [id, t] of Object.entries(state.tenants ?? {})) {
+    if (t.id !== id) throw damaged(tenantAddress(id), `holds the tenant "${t.id}"`);
+    out.tenants[id] = { value: t, managed: ALL_TENANT_FIELDS, protect: false };
+  }
   for (const [id, settings] of Object.entries(state.tenantSettings ?? {})) out.tenantSettings[id] = all<Partial<CanonicalTenantSettings>>(settings);
   for (const [id, sso] of Object.entries(state.tenantSso ?? {})) {
     if (sso === null) {
@@ -201,15 +220,20 @@ export function computeDesiredFromBackup(state: LiveState, roleIds: Readonly<Rec
     const value = comparableSso(sso)!;
     out.tenantSso[id] = all(value);
   }
-  for (const [address, role] of Object.entries(state.roles ?? {})) {
-    const id = roleIds[address];
+  for (const [key, role] of Object.entries(state.roles ?? {})) {
+    const address = roleAddress(role);
+    if (out.roles[address]) throw damaged(address, 'holds this role twice');
+    const id = roleIds[key];
     out.roles[address] = { ...all(role), ...(id ? { id } : {}) };
   }
-  for (const [name, permission] of Object.entries(state.permissions ?? {})) out.permissions[name] = all(permission);
+  for (const [name, permission] of Object.entries(state.permissions ?? {})) {
+    if (permission.name !== name) throw damaged(permissionAddress(name), `holds the permission "${permission.name}"`);
+    out.permissions[name] = all(permission);
+  }
   for (const id of Object.keys(state.flowSummaries ?? {})) {
     const document = state.flows?.[id];
     if (document) out.flows[id] = { ...all(document), dependsOn: [] };
-    else out.keep!.push(`flows/${id}`);
+    else out.keep!.push(flowAddress(id));
   }
   if (state.theme) out.theme = all(state.theme);
   if (state.passwordPolicy) out.passwordPolicy = all<Partial<CanonicalPasswordPolicy>>(state.passwordPolicy);

@@ -2,7 +2,7 @@
 // removed or changed, which other flow fields changed, and a unified diff (the `diff` package) of
 // the canonical JSON of only the parts that changed, not of the whole document. Pure.
 import { createTwoFilesPatch } from 'diff';
-import { sameCanonical, sortKeysDeep, type CanonicalFlow } from '../../runtime/index.ts';
+import { flowAddress, sameCanonical, sortKeysDeep, type CanonicalFlow } from '../../runtime/index.ts';
 import type { FlowChangeSummary } from './types.ts';
 
 type Json = Record<string, unknown>;
@@ -104,7 +104,7 @@ export function computeFlowChange(before: CanonicalFlow | undefined, after: Cano
   };
   const text = (value: Json): string => `${JSON.stringify(sortKeysDeep(value), null, 2)}\n`;
   const id = after.flow.id;
-  const patch = createTwoFilesPatch(`flows/${id} (live)`, `flows/${id} (config)`, text(part(before)), text(part(after)), undefined, undefined, {
+  const patch = createTwoFilesPatch(`${flowAddress(id)} (live)`, `${flowAddress(id)} (config)`, text(part(before)), text(part(after)), undefined, undefined, {
     context: 3,
   });
   // Drop the "Index:"/"===" preamble; keep the ---/+++ header and the hunks.

@@ -15,6 +15,7 @@ import type {
   CanonicalTheme,
   LiveScope,
 } from '../../runtime/index.ts';
+import { parseAddress } from '../../dsl/address.ts';
 
 export const PLAN_FORMAT = 'descope-run/plan';
 export const PLAN_VERSION = 1;
@@ -202,4 +203,11 @@ export function dependenciesOf(change: Change): string[] {
   return change.kind === 'tenant' && change.defaultRolesDependOn
     ? [...change.dependsOn, ...change.defaultRolesDependOn]
     : change.dependsOn;
+}
+
+/** The flow a flow change is about: its address carries the id (escaped), for creates, updates and deletes alike. */
+export function flowIdOf(change: FlowChange): string {
+  const parsed = parseAddress(change.address);
+  if (parsed?.kind !== 'flow') throw new Error(`${change.address}: not the address of a flow`);
+  return parsed.id;
 }

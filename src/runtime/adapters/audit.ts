@@ -10,7 +10,16 @@
 
 import type { AuditRecord } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
-import { PASSWORD_POLICY_ADDRESS, tenantSettingsAddress, tenantSsoAddress, THEME_ADDRESS } from '../model.ts';
+import {
+  formatAddress,
+  parseAddress,
+  PASSWORD_POLICY_ADDRESS,
+  tenantAddress,
+  tenantSettingsAddress,
+  tenantSsoAddress,
+  THEME_ADDRESS,
+  unescapeSegment,
+} from '../model.ts';
 
 export interface AuditEntry {
   /** Epoch ms. */
@@ -32,26 +41,33 @@ export const AUDIT_SEARCH_WINDOW_MS = 30 * 24 * 60 * 60 * 1000 - 60_000;
 /**
  * The plan address of an emulator `data.resource` (`tenants/acme` with `TenantSettingsUpdated`
  * is the settings address; `sso/acme/<ssoId>` is `tenants/acme/sso`; `theme/project` is `theme`).
+ * The emulator escapes each key segment as addresses do (src/emulator/resource.ts), so the
+ * segments are read with the address parser and the address is re-spelt by the builders.
  */
 export function auditAddress(resource: string, action: string): string | undefined {
   const slash = resource.indexOf('/');
   if (slash <= 0 || slash === resource.length - 1) return undefined;
   const kind = resource.slice(0, slash);
-  const key = resource.slice(slash + 1);
+  const keys = resource.slice(slash + 1).split('/').map(unescapeSegment);
+  if (keys.some((key) => key === undefined)) return undefined;
+  const [first] = keys as string[];
   switch (kind) {
     case 'tenants':
-      return action === 'TenantSettingsUpdated' ? tenantSettingsAddress(key) : resource;
+      if (keys.length !== 1) return undefined;
+      return action === 'TenantSettingsUpdated' ? tenantSettingsAddress(first!) : tenantAddress(first!);
     case 'sso':
-      return tenantSsoAddress(key.split('/')[0] as string);
+      return keys.length <= 2 ? tenantSsoAddress(first!) : undefined;
     case 'roles':
     case 'permissions':
-    case 'flows':
-      return resource;
+    case 'flows': {
+      const parsed = parseAddress(resource);
+      return parsed ? formatAddress(parsed) : undefined;
+    }
     case 'theme':
       return THEME_ADDRESS;
     case 'password':
-      // Only the project's policy is managed; a tenant's own policy is `password/<tenant>`.
-      return key === 'project' ? PASSWORD_POLICY_ADDRESS : undefined;
+      // Only the project's policy is managed; a tenant's own is `password/tenants/<id>`.
+      return keys.length === 1 && first === 'project' ? PASSWORD_POLICY_ADDRESS : undefined;
     default:
       return undefined;
   }
