@@ -13,7 +13,7 @@ import { recoverInterruptedRun, startJournal, type Journal } from './journal.ts'
 import { readLive, type Session } from './live-plan.ts';
 import { acquireLock, describeHolder, type HeldLock } from './lock.ts';
 import { formatPlan, SYMBOLS } from './plan/format.ts';
-import type { Plan } from './plan/types.ts';
+import { flowIdOf, type Plan } from './plan/types.ts';
 import type { Output } from './output.ts';
 import type { LiveSnapshot, WaitEvent } from '../runtime/index.ts';
 
@@ -120,6 +120,8 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
   let lock: HeldLock | undefined;
   let journal: Journal | undefined;
   let git: ReturnType<typeof gitOf> | undefined;
+  let closeError: { error: unknown } | undefined;
+  let threw = false;
   const auditRecord = (): AuditRecord => ({
     version: 1,
     time,
@@ -132,7 +134,9 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     projectId: session.connection.projectId,
     planFingerprint: plan?.fingerprint ?? '',
     liveFingerprint: plan?.liveFingerprint ?? '',
-    outcome,
+    // A run that exits 1 is never recorded as a success: what threw after the writes (a
+    // rollback's verification, closing the session) makes it a failure, whatever the writes did.
+    outcome: exitStatus !== 0 && (outcome === 'applied' || outcome === 'no-changes') ? 'failed' : outcome,
     changes: plan ? auditChanges(plan, results) : [],
     ...(backupId ? { backupId } : {}),
     ...(failure ? { error: failure } : {}),
@@ -177,6 +181,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       if (flow.verify && !(await flow.verify(session))) {
         outcome = 'failed';
         exitStatus = 1;
+        failure = 'the verification after the run found the live project still differs';
       }
       return exitStatus;
     }
@@ -244,6 +249,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       if (flow.verify && !(await flow.verify(session))) {
         outcome = 'failed';
         exitStatus = 1;
+        failure = 'the verification after the run found the live project still differs';
       }
       return exitStatus;
     }
@@ -280,11 +286,20 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     return 1;
   } catch (error) {
     exitStatus = 1;
-    if (isDescopeRunError(error)) failure = error.message;
+    failure = describeFailure(error);
+    threw = true;
     throw error;
   } finally {
     status.clear();
-    await session.close();
+    try {
+      await session.close();
+    } catch (error) {
+      // Closing may still write (the embedded emulator saves its state): a run whose close
+      // fails exits 1 (the error goes on to the handler), and is recorded so.
+      exitStatus = 1;
+      failure ??= describeFailure(error);
+      closeError = { error };
+    }
     // Every run that reached the project is recorded, also one that stopped before it had a plan.
     const record = auditRecord();
     try {
@@ -295,6 +310,8 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     }
     journal?.finish();
     lock?.release();
+    // A failed close is the run's error unless an earlier one is on its way already.
+    if (closeError && !threw) throw closeError.error;
   }
 }
 
@@ -308,8 +325,8 @@ async function takePreApplyBackup(session: Session, plan: Plan, live: LiveSnapsh
   const flows = new Set<string>();
   for (const change of plan.changes) {
     if (change.action !== 'delete' && change.action !== 'replace') continue;
-    if (change.kind === 'tenant') tenants.add(change.address.slice('tenants/'.length));
-    if (change.kind === 'flow') flows.add(change.address.slice('flows/'.length));
+    if (change.kind === 'tenant') tenants.add((change.before ?? change.after)!.id);
+    if (change.kind === 'flow') flows.add(flowIdOf(change));
   }
   const state = structuredClone(live.state);
   if (tenants.size > 0 || flows.size > 0) {
@@ -337,6 +354,12 @@ async function takePreApplyBackup(session: Session, plan: Plan, live: LiveSnapsh
   );
   saveBackup(session.root, backup);
   return backup;
+}
+
+/** What the audit record says went wrong: our errors' messages; of a bug, only its kind (its message was never meant for a record). */
+function describeFailure(error: unknown): string {
+  if (isDescopeRunError(error)) return error.message;
+  return `unexpected ${error instanceof Error ? error.name : typeof error} (a bug in descope-run)`;
 }
 
 function escapeRegExp(text: string): string {

@@ -354,6 +354,25 @@ test('refusals write nothing (no --yes off a terminal, another environment, no b
   assert.equal(tenantOf(project, 'globex')!.name, 'Globex Changed', '--only restored another address');
   const touched = [...new Set(project.writes.slice(writesBeforeOnly).flatMap((w) => w.resources))];
   assert.deepEqual(touched, ['tenants/acme'], '--only wrote elsewhere');
+  assert.match(only.stdout, /^Verified: the live project equals backup \S+ at tenants\/acme \(/m, 'the verification claims more than --only checked');
+
+  // --only an address the restore deletes (issue 11, item 18): created after the backup, so the
+  // restore deletes it, and the verification finds it gone, as asked: exit 0, audited as applied.
+  assert.equal((await sdk.management.tenant.createWithId('initech', 'Initech')).ok, true);
+  const gone = await ok(project, ['rollback', ...REMOTE, '--to', manual, '--only', 'tenants/initech', '--yes']);
+  assert.match(gone.stdout, /✓ tenants\/initech deleted/);
+  assert.match(gone.stdout, /^Verified: the live project equals backup \S+ at tenants\/initech \(/m);
+  assert.doesNotMatch(gone.stdout + gone.stderr, /--target/);
+  assert.equal(tenantOf(project, 'initech'), undefined);
+  assert.equal(tenantOf(project, 'globex')!.name, 'Globex Changed');
+  // An --only that names nothing: the error names --only (the user's option) and the backup.
+  const nothing = await project.run(['rollback', ...REMOTE, '--to', manual, '--only', 'tenants/nope', '--yes']);
+  assert.equal(nothing.code, 1, nothing.stdout + nothing.stderr);
+  assert.equal(errorLines(nothing.stderr).length, 1, nothing.stderr);
+  assert.ok(nothing.stderr.includes(`error: --only tenants/nope: no such address in backup ${manual} or the live project`), nothing.stderr);
+  assert.doesNotMatch(nothing.stdout + nothing.stderr, /--target/);
+  const records = (await project.audit()).slice(-2);
+  assert.deepEqual(records.map((r) => [r.outcome, r.exitStatus]), [['applied', 0], ['refused', 1]], 'the audit outcome disagrees with the exit status');
 });
 
 test('an OIDC configuration restored without its secret says so; an updated one keeps its live secret', async (t) => {

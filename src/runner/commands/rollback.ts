@@ -7,7 +7,7 @@ import { runApplyFlow } from '../apply-flow.ts';
 import { readAuditLog } from '../audit.ts';
 import { backupIdFor, describeState, findBackup, listBackups, type Backup } from '../backup.ts';
 import { openEnvironmentSession, readLive, type Session } from '../live-plan.ts';
-import { computePlan } from '../plan/compute.ts';
+import { computePlan, normalizeTargets } from '../plan/compute.ts';
 import { computeDesiredFromBackup, computeScope, type DesiredProject } from '../plan/desired.ts';
 import { formatChange } from '../plan/format.ts';
 import type { Plan } from '../plan/types.ts';
@@ -35,16 +35,22 @@ function defaultBackup(session: Session): Backup {
 
 export const run: CommandRun = async (ctx) => {
   const { values, output } = ctx;
-  const only = (values.only as string[] | undefined) ?? [];
+  // An --only that is not an address is refused before anything connects.
+  const only = normalizeTargets((values.only as string[] | undefined) ?? [], '--only');
   let backup: Backup | undefined;
   let desired: DesiredProject | undefined;
 
-  const planAgainst = async (session: Session): Promise<{ plan: Plan; live: Awaited<ReturnType<typeof readLive>> }> => {
+  // The verification after a restore reads again what --only named: an address the restore
+  // deleted (created after the backup) names nothing then, and that is what was asked for.
+  const planAgainst = async (session: Session, unknownTargets: 'error' | 'ignore' = 'error'): Promise<{ plan: Plan; live: Awaited<ReturnType<typeof readLive>> }> => {
     const scope = computeScope(desired!);
     const live = await readLive(session, scope);
     const plan = computePlan(desired!, live, {
       allowDelete: true,
       targets: only,
+      targetFlag: '--only',
+      desiredSource: `backup ${backup!.id}`,
+      unknownTargets,
       environment: session.env.name,
       projectId: session.connection.projectId,
       createdAt: new Date().toISOString(),
@@ -72,8 +78,19 @@ export const run: CommandRun = async (ctx) => {
         );
       }
       output.out(output.c.dim(`Restoring backup ${backup.id} (${backup.kind}, ${backup.createdAt}): ${describeState(backup.state)}.`));
-      desired = computeDesiredFromBackup(backup.state, backup.roleIds);
-      return planAgainst(session);
+      try {
+        desired = computeDesiredFromBackup(backup.state, backup.roleIds, `backup ${backup.id}`);
+      } catch (error) {
+        refuse('refused');
+        throw error;
+      }
+      try {
+        return await planAgainst(session);
+      } catch (error) {
+        // An --only that names nothing is bad input: refused, like a backup that does not fit.
+        if (error instanceof PlanError) refuse('refused');
+        throw error;
+      }
     },
     notes: (plan) => {
       const lines: string[] = [];
@@ -89,10 +106,12 @@ export const run: CommandRun = async (ctx) => {
       return lines;
     },
     verify: async (session) => {
-      const { plan } = await planAgainst(session);
+      const { plan } = await planAgainst(session, 'ignore');
       const { c } = output;
       if (plan.changes.length === 0) {
-        output.out(c.green(`Verified: the live project equals backup ${backup!.id} (${describeState(backup!.state)}).`));
+        // With --only, only those addresses were compared: say so, and claim no more.
+        const at = only.length > 0 ? ` at ${only.join(', ')}` : '';
+        output.out(c.green(`Verified: the live project equals backup ${backup!.id}${at} (${describeState(backup!.state)}).`));
         return true;
       }
       output.out(c.red(`Verification failed: the live project still differs from backup ${backup!.id} in ${plan.changes.length} ${plan.changes.length === 1 ? 'place' : 'places'}:`));
