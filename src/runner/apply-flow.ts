@@ -44,17 +44,23 @@ function createStatus(output: Output) {
   };
 }
 
-async function confirm(ctx: CommandContext, plan: Plan, session: Session, verb: string): Promise<void> {
+/** A command line to paste into a POSIX shell: an argument is quoted when it needs it (`'roles/Billing Admin'`). */
+export function commandLine(args: readonly string[]): string {
+  return args.map((arg) => (/^[A-Za-z0-9_./:@%=+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+async function confirm(ctx: CommandContext, plan: Plan, session: Session, verb: string, flow: ApplyFlow): Promise<void> {
   const { output } = ctx;
   const env = session.env;
   const interactive = process.stdin.isTTY === true && (output.stdout as { isTTY?: boolean }).isTTY === true;
   if (!interactive) {
     const command = verb === 'Apply' ? 'apply' : 'rollback';
+    const again = commandLine([...rerunOf(flow, 'confirm', session), '--yes']);
     throw new UserAbortError(`environment "${env.name}": not ${command === 'apply' ? 'applying' : 'rolling back'} without --yes, since this is not a terminal and nobody can confirm`, {
       hint:
-        command === 'apply'
-          ? `review the plan above, then run "descope-run apply --env ${env.name} --yes" (or save it with "diff --out plan.json" and apply that with --plan)`
-          : `review the plan above, then run "descope-run rollback --env ${env.name} --yes" with the same options`,
+        command === 'apply' && !flow.rerun?.('confirm', session).includes('--plan')
+          ? `review the plan above, then run "${again}" (or save it with "diff --out plan.json" and apply that with --plan)`
+          : `review the plan above, then run "${again}"`,
     });
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -95,6 +101,16 @@ export interface ApplyFlow {
   verify?(session: Session): Promise<boolean>;
   /** Fields of the audit record this command adds. */
   audit?(): Partial<AuditRecord>;
+  /**
+   * The command that runs this again with the user's own choices, for hints: `confirm` as it was
+   * (the hint adds --yes), `finish` what completes it after failures. Never an option the user did
+   * not pass, never without one that changes what it does (a target, the backup, the config).
+   */
+  rerun?(purpose: 'confirm' | 'finish', session: Session): string[];
+}
+
+function rerunOf(flow: ApplyFlow, purpose: 'confirm' | 'finish', session: Session): string[] {
+  return flow.rerun?.(purpose, session) ?? ['descope-run', flow.command, '--env', session.env.name];
 }
 
 export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promise<number> {
@@ -203,7 +219,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     if (values.yes !== true) {
       output.out('');
       try {
-        await confirm(ctx, plan, session, verb);
+        await confirm(ctx, plan, session, verb, flow);
       } catch (error) {
         outcome = process.stdin.isTTY ? 'aborted' : 'refused';
         throw error;
@@ -280,7 +296,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       if (error?.hint) output.out(c.dim(`      hint: ${error.hint}`));
     }
     output.out('');
-    output.out(`Run "descope-run ${flow.command} --env ${env.name}" again to finish: what landed is not redone.`);
+    output.out(`Run "${commandLine(rerunOf(flow, 'finish', session))}" again to finish: what landed is not redone.`);
     outcome = done > 0 ? 'partial' : 'failed';
     exitStatus = 1;
     return 1;

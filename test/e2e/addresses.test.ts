@@ -75,6 +75,11 @@ test('a config with a project role "beta/Agent" and tenant beta\'s role "Agent":
   assert.match(diff.stdout, /^ {2}\+ roles\/beta%2FAgent$/m, diff.stdout);
   assert.match(diff.stdout, /^ {2}\+ roles\/beta\/Agent$/m, diff.stdout);
 
+  // Off a terminal without --yes: the hint repeats the user's target (canonical, quoted if need be), not a bare apply.
+  const unconfirmed = await project.run(['apply', ...REMOTE, '--target', 'roles/beta%2fAgent']);
+  assert.equal(unconfirmed.code, 1, unconfirmed.stdout + unconfirmed.stderr);
+  assert.ok(unconfirmed.stderr.includes('run "descope-run apply --env remote --target roles/beta%2FAgent --yes"'), unconfirmed.stderr);
+
   // The escaped address (in any case of hex) is the project role, and only it.
   const targeted = await ok(['apply', ...REMOTE, '--yes', '--target', 'roles/beta%2fAgent']);
   assert.match(targeted.stdout, /✓ roles\/beta%2FAgent created/, targeted.stdout);

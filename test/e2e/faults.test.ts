@@ -253,7 +253,8 @@ function assertClearStop(result: CliResult, command: 'apply' | 'rollback'): void
   assert.equal(hasStackTrace(output), false, output);
   const verb = command === 'apply' ? 'Apply' : 'Rollback';
   if (result.stdout.includes(`${verb} finished with failures:`)) {
-    assert.ok(output.includes(`Run "descope-run ${command} --env remote" again to finish`), output);
+    // A rollback's names the backup it restores (without --to, another apply would change it).
+    assert.match(output, new RegExp(`Run "descope-run ${command} --env remote${command === 'rollback' ? ' --to \\S+' : ''}" again to finish`), output);
     for (const line of result.stdout.split('\n').filter((l) => /^ {2}[✗–] /.test(l))) {
       assert.ok(line.length > 10, `a failure line says what failed: ${line}`);
     }

@@ -328,6 +328,7 @@ test('refusals write nothing (no --yes off a terminal, another environment, no b
   assert.equal(unconfirmed.code, 1, unconfirmed.stdout + unconfirmed.stderr);
   assert.match(unconfirmed.stdout, /^ {2}~ tenants\/acme$/m, 'the plan is shown before the refusal');
   assert.match(unconfirmed.stderr, /environment "remote": not rolling back without --yes, since this is not a terminal/);
+  assert.ok(unconfirmed.stderr.includes(`run "descope-run rollback --env remote --to ${manual} --yes"`), `the hint drops the user's options:\n${unconfirmed.stderr}`);
   assert.equal(hasStackTrace(unconfirmed.stderr), false);
 
   await project.writeEnvironment('other', remoteEnvironment(project.emu, PROJECT_A));

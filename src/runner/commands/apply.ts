@@ -55,5 +55,21 @@ export const run: CommandRun = async (ctx) => {
       return { plan: saved, live };
     },
     audit: () => (current ? { liveFingerprint: current } : {}),
+    rerun: (purpose, session) => {
+      // A saved plan applies once: to finish after failures, plan again, as it was made.
+      const again = purpose === 'finish' || !planFile;
+      const scope = saved && purpose === 'finish' ? saved.targets : targets;
+      const config = typeof values.config === 'string' ? values.config : undefined;
+      return [
+        'descope-run',
+        'apply',
+        '--env',
+        session.env.name,
+        ...(config ? ['--config', config] : []),
+        ...(again ? scope.flatMap((target) => ['--target', target]) : ['--plan', planFile!]),
+        ...(allowDelete || (purpose === 'finish' && saved?.allowDelete) ? ['--allow-delete'] : []),
+        ...(values['no-backup'] === true ? ['--no-backup'] : []),
+      ];
+    },
   });
 };

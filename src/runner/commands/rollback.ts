@@ -119,5 +119,15 @@ export const run: CommandRun = async (ctx) => {
       return false;
     },
     audit: () => (backup ? { restoredFrom: backup.id } : {}),
+    // The backup it restores, by id: without --to, another apply would change which one that is.
+    rerun: (_purpose, session) => [
+      'descope-run',
+      'rollback',
+      '--env',
+      session.env.name,
+      ...(typeof values.config === 'string' ? ['--config', values.config] : []),
+      ...(backup ? ['--to', backup.id] : typeof values.to === 'string' ? ['--to', values.to] : []),
+      ...only.flatMap((address) => ['--only', address]),
+    ],
   });
 };
