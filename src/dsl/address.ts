@@ -169,17 +169,3 @@ export function canonicalAddress(address: string): string | undefined {
   return parsed ? formatAddress(parsed) : undefined;
 }
 
-/** The tenant an address belongs to: a tenant, its settings and SSO, a tenant's role. */
-export function tenantOfAddress(parsed: ParsedAddress): string | undefined {
-  switch (parsed.kind) {
-    case 'tenant':
-      return parsed.id;
-    case 'tenantSettings':
-    case 'tenantSso':
-      return parsed.tenant;
-    case 'role':
-      return parsed.tenant;
-    default:
-      return undefined;
-  }
-}

@@ -1167,6 +1167,42 @@ const CASES: Case[] = [
     names: '.descope/local/state.json',
     expect: [/corrupt emulator state file/],
   },
+  // ----- issue 11, items 3 and 18 (addresses are unique; exit codes of rollback --only): an
+  // address given on the command line that is none, or names nothing, is refused naming the
+  // user's own option (never another), before anything is written. -----
+  {
+    name: '--target with three role segments',
+    category: 'output',
+    why: 'roles/<tenant>/<name> has two segments at most: a "/" in a name is written %2F, so this names nothing and is refused before connecting',
+    args: ['diff', ...REMOTE, '--target', 'roles/acme/Support/Agent'],
+    names: '--target roles/acme/Support/Agent',
+    expect: [/: not an address$/m, /"\/" is written %2F/],
+  },
+  {
+    name: '--target with a broken escape',
+    category: 'output',
+    why: 'a "%" not followed by two hex digits (or bytes that are not UTF-8) is no address',
+    args: [...APPLY, '--target', 'permissions/100%', '--target', 'roles/%C0%AF'],
+    names: '--target permissions/100%',
+    expect: [/: not an address$/m],
+  },
+  {
+    name: 'rollback --only that is no address',
+    category: 'backup',
+    why: 'the error names --only, the option the user passed (it said --target), and comes before any backup is read',
+    args: ['rollback', ...REMOTE, '--yes', '--only', 'tenants/acme/settings/x'],
+    names: '--only tenants/acme/settings/x',
+    expect: [/: not an address$/m],
+  },
+  {
+    name: '--target of the tenant role spelling when only the project role "beta/Agent" exists',
+    category: 'output',
+    why: 'roles/beta/Agent is the role Agent of tenant beta; the project role "beta/Agent" is roles/beta%2FAgent, and the hint says so',
+    files: { 'descope.config.ts': config("defineConfig({ roles: [role({ name: 'beta/Agent' })] })") },
+    args: [...APPLY, '--target', 'roles/beta/Agent'],
+    names: '--target roles/beta/Agent',
+    expect: [/no such address in the config or the live project/, /hint: did you mean --target roles\/beta%2FAgent\?/],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
