@@ -1,6 +1,6 @@
 // Addresses: the one name of every resource, `kind/key`, used as the prefix of every message about
 // it, as the key of plans, backups, targets and drift. This module is the only place that builds
-// or reads one (the runtime re-exports it); nothing else slices or splits an address.
+// one or reads its parts (the runtime re-exports it): code that needs an id carries it or parses.
 //
 //   tenants/<id>   tenants/<id>/settings   tenants/<id>/sso
 //   roles/<name>   roles/<tenant>/<name>   (a project role; a tenant's role)
