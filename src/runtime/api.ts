@@ -98,6 +98,11 @@ export interface DescopeApi {
    * is taken out of every message, hint, code and wait cause, in every form (./redact.ts).
    */
   addSecret(value: string): void;
+  /**
+   * `text` with every secret the API knows taken out (./redact.ts): for a message built outside
+   * `call` from what Descope answered (a check of an answer's shape that quotes it).
+   */
+  redact(text: string): string;
   /** Requests sent, 429s, failures, retries and pause time so far. */
   stats(): SchedulerStats;
   /** Whether the queue is paused for a 429 right now. */
@@ -163,6 +168,7 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
         throw redactError(error, redact);
       }),
     addSecret: (value) => redactor.add(value),
+    redact,
     stats: () => scheduler.stats(),
     get paused() {
       return scheduler.paused;
