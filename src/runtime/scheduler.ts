@@ -406,6 +406,11 @@ export class Scheduler {
           this.counters.failures += 1;
           this.consecutiveFailures += 1;
           const noAnswer = outcome.delivery === 'no-answer';
+          // A request that was out when another call stopped the scheduler ends with that stop.
+          if (this.stopError) {
+            if (noAnswer) track.unsettled = true;
+            throw this.stopError;
+          }
           if (this.consecutiveFailures >= this.options.maxConsecutiveFailures) {
             if (noAnswer) track.unsettled = true;
             const error = this.failureError('stop', address, this.consecutiveFailures, outcome);
@@ -416,7 +421,9 @@ export class Scheduler {
           if (options.landed && outcome.delivery !== 'not-sent') {
             // Not resent blindly: first find out whether it landed (see 4. at the top).
             const window = noAnswer ? Math.max(ms, this.options.settleMs) : ms;
-            const wait = noAnswer ? ` (no answer: it may still land; checking for up to ${formatMs(window)} before sending it again)` : ' (checking whether it landed before sending it again)';
+            const wait = noAnswer
+              ? `; it may still land: checking for up to ${formatMs(window)} before sending it again`
+              : '; checking whether it landed before sending it again';
             this.report({ reason: 'retry', ms: window, address, attempt, status: outcome.status, cause: `${outcome.cause}${wait}` });
             if (await this.settle(options.landed, ms, noAnswer ? window : 0)) {
               this.consecutiveFailures = 0;
