@@ -12,7 +12,7 @@
 // Tuning for tests and slow links, read from the environment variables the caller passes
 // (`processEnv`); explicit options win:
 //   DESCOPE_RUN_REQUEST_TIMEOUT_MS   a request with no answer after this long is abandoned (default 30000)
-//   DESCOPE_RUN_SETTLE_MS            how long a create or delete that got no answer is watched for
+//   DESCOPE_RUN_SETTLE_MS            how long a create, delete or rename that got no answer is watched for
 //                                    landing before it is sent again (default: the request timeout)
 //   DESCOPE_RUN_BACKOFF_BASE_MS      first retry delay, doubled per attempt (default 500)
 //   DESCOPE_RUN_BACKOFF_MAX_MS       largest retry delay (default 15000)
