@@ -1,6 +1,6 @@
 // The misbehaviour a client must survive: a request budget with a backoff penalty (429 +
 // Retry-After), added latency, random 5xx answers, dropped connections, and deterministic
-// "fail the next N requests" rules. All switchable per run and at runtime.
+// "fail (or hold) the next N requests" rules. All switchable per run and at runtime.
 
 import { DEFAULT_FAULT_STATUSES, DEFAULT_INJECTED_RETRY_AFTER_SECONDS, LICENSE_PATH } from './fidelity.ts';
 import type { RandomSource } from './random.ts';
@@ -49,10 +49,19 @@ export const DEFAULT_FAULT_SETTINGS: FaultSettings = {
 };
 
 export interface FailNextRule {
-  /** How many matching requests fail; default 1. */
+  /** How many matching requests fail (or are held); default 1. */
   count?: number;
-  /** HTTP status to answer (JSON error body), or 'drop' to destroy the connection. */
-  status: number | 'drop';
+  /**
+   * HTTP status to answer (JSON error body), or 'drop' to destroy the connection. Left out (only
+   * with `holdMs`), the request is answered as usual once the hold ends.
+   */
+  status?: number | 'drop' | undefined;
+  /**
+   * Hold each matching request this long before it goes on (authentication, the handler, the
+   * answer; see fidelity.ts HELD_REQUESTS). A client that gave up meanwhile is not noticed: the
+   * handler still runs, so a write lands late, after the client may have retried it.
+   */
+  holdMs?: number | undefined;
   /** Only requests to this path (exact, no query string) or matching this RegExp. */
   path?: string | RegExp;
   /** Only requests with this verb. */
@@ -63,9 +72,15 @@ export interface FailNextRule {
   retryAfterSeconds?: number;
 }
 
-export type Fault =
+export type Fault = (
   | { kind: 'status'; status: number; when: FaultTiming; retryAfterSeconds?: number | undefined }
-  | { kind: 'drop'; when: FaultTiming };
+  | { kind: 'drop'; when: FaultTiming }
+  /** Only held: answered as usual afterwards. */
+  | { kind: 'hold'; when: 'after' }
+) & {
+  /** Ms to hold the request first (failNext holdMs). */
+  holdMs?: number | undefined;
+};
 
 interface PendingRule {
   remaining: number;
@@ -185,7 +200,10 @@ export class FaultInjector {
   failNext(rule: FailNextRule): void {
     const count = rule.count ?? 1;
     if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`failNext count must be an integer >= 1, got ${count}`);
-    if (rule.status !== 'drop') checkStatus(rule.status);
+    if (rule.holdMs !== undefined) checkNonNegative('holdMs', rule.holdMs);
+    if (rule.status === undefined) {
+      if (!(rule.holdMs !== undefined && rule.holdMs > 0)) throw new RangeError('failNext needs a status, or holdMs > 0 to only hold requests');
+    } else if (rule.status !== 'drop') checkStatus(rule.status);
     if (rule.when !== undefined && rule.when !== 'before' && rule.when !== 'after') {
       throw new RangeError(`failNext when must be 'before' or 'after', got ${String(rule.when)}`);
     }
@@ -222,8 +240,11 @@ export class FaultInjector {
       pending.remaining -= 1;
       if (pending.remaining <= 0) this.rules.splice(index, 1);
       const when = pending.rule.when ?? 'before';
-      if (pending.rule.status === 'drop') return { kind: 'drop', when };
+      const hold = pending.rule.holdMs ? { holdMs: pending.rule.holdMs } : {};
+      if (pending.rule.status === undefined) return { kind: 'hold', when: 'after', ...hold };
+      if (pending.rule.status === 'drop') return { kind: 'drop', when, ...hold };
       return {
+        ...hold,
         kind: 'status',
         status: pending.rule.status,
         when,

@@ -70,8 +70,20 @@ export function injectedFaultKind(status: number): ErrorKind {
 
 // The order in which a request is checked (server.ts), which decides e.g. whether a bad key on an
 // exhausted budget sees 429 or 401 (429: Descope's limiter sits in front, per IP):
-//   added latency → budget (429) → injected 'before' fault or drop → authentication (401)
-//   → route (501) → JSON body (400) → handler → state file → injected 'after' fault or drop.
+//   added latency → budget (429) → injected hold → injected 'before' fault or drop
+//   → authentication (401) → route (501) → JSON body (400) → handler → state file
+//   → injected 'after' fault or drop.
+
+/**
+ * A held request (failNext `holdMs`; HELD_REQUEST_RUNS_WITHOUT_CLIENT) waits before authentication and its handler, and then goes on
+ * whether or not its client is still there: the handler runs, the write lands and is persisted,
+ * and the answer is written to a connection that may be gone. A real service behaves so when a
+ * request is slow somewhere between the client's timeout and the handler (a queue, a proxy, a
+ * slow database): nothing tells the server that the client gave up. The hold is counted from
+ * when the whole body arrived; a held request's log entry has `fault: 'held'` and its
+ * durationMs includes the hold.
+ */
+export const HELD_REQUEST_RUNS_WITHOUT_CLIENT = true;
 
 // ---------------------------------------------------------------------------------------------
 // Rate limiting (§4.1, §4.2). Code and header verified; description text is not.

@@ -13,8 +13,8 @@ export interface RequestLogEntry {
   write: boolean;
   /** The write was applied to the state (true even if the response was then lost). */
   applied: boolean;
-  /** Why the emulator answered as it did, when it was not the handler's own answer. */
-  fault?: 'rate-limited' | 'injected' | 'dropped' | undefined;
+  /** Why the emulator answered as it did, when it was not the handler's own answer (`held`: its own answer, late). */
+  fault?: 'rate-limited' | 'injected' | 'dropped' | 'held' | undefined;
   /** Time from arrival to answer, latency included. */
   durationMs: number;
 }

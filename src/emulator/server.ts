@@ -10,6 +10,7 @@ import type { EmulatorEventBus } from './events.ts';
 import type { FaultInjector, Fault } from './faults.ts';
 import {
   BAD_REQUEST,
+  HELD_REQUEST_RUNS_WITHOUT_CLIENT,
   INTERNAL_ERROR,
   MAX_BODY_BYTES,
   NOT_SUPPORTED,
@@ -206,8 +207,13 @@ async function handleRequest(core: ServerCore, req: IncomingMessage, res: Server
   }
 
   const fault = core.faults.pick(method, path);
+  if (fault?.holdMs) {
+    await sleep(fault.holdMs);
+    // A client that gave up meanwhile is not noticed, as by a real server (fidelity.ts).
+    if (!HELD_REQUEST_RUNS_WITHOUT_CLIENT && req.socket.destroyed) return;
+  }
   const failWith = (): void => {
-    if (!fault) return;
+    if (!fault || fault.kind === 'hold') return;
     if (fault.kind === 'drop') finish('drop');
     else finish(faultAnswer(fault), 'injected');
   };
@@ -217,8 +223,8 @@ async function handleRequest(core: ServerCore, req: IncomingMessage, res: Server
   }
 
   const answer = await answerRequest(core, req, method, path, url.searchParams, bodyText, route, allowed, entry);
-  if (fault) failWith();
-  else finish(answer);
+  if (fault && fault.kind !== 'hold') failWith();
+  else finish(answer, fault?.kind === 'hold' ? 'held' : undefined);
 }
 
 async function answerRequest(

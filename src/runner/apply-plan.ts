@@ -1,10 +1,13 @@
 // applyPlan: carries out a plan's changes, and only those, through the paced API; returns what
 // happened to each. Every change becomes one or more steps (a new tenant is created, and its
 // default roles set later, once its own roles exist). Steps run in rounds: each round takes the
-// ready steps of the earliest kind in apply order (permissions, roles, tenants, tenant settings and
-// default roles, SSO, password policy, theme, flows, then deletes in reverse) and runs them
+// ready steps of the earliest kind in apply order (permissions, roles, tenants, SSO, tenant settings
+// and default roles, password policy, theme, flows, then deletes in reverse) and runs them
 // concurrently, batched where the API has batch calls; the scheduler paces them. A step whose
 // dependency failed is skipped; everything else still runs.
+//
+// Every secret the plan's writes send is resolved and registered with the API before the first
+// write, so that no error or wait that echoes it (a server quoting the request) shows it.
 import { ApiError, EnvironmentError, isDescopeRunError } from '../errors.ts';
 import {
   createPermissions,
@@ -17,6 +20,7 @@ import {
   deleteTenantSso,
   importFlow,
   MAX_BATCH,
+  replaceTenant,
   setTenantDefaultRoles,
   updatePermissions,
   updateRoles,
@@ -29,6 +33,17 @@ import {
   type DescopeApi,
 } from '../runtime/index.ts';
 import { flowIdOf, KIND_ORDER, type Action, type Change, type Kind, type Plan } from './plan/types.ts';
+
+/**
+ * The kinds in the order apply runs them: the plan's, except that a tenant's SSO (configured or
+ * removed) goes before its settings. Descope's settings write is a full replace that also carries
+ * the tenant's SSO domains and protocol, as read just before it; written after the SSO, it carries
+ * the new ones, so neither write can undo the other, even when one of them lands late (a request
+ * that timed out, was sent again, and still reached Descope afterwards).
+ */
+const APPLY_ORDER: readonly Kind[] = KIND_ORDER.flatMap((kind): Kind[] =>
+  kind === 'tenantSettings' ? ['tenantSso', 'tenantSettings'] : kind === 'tenantSso' ? [] : [kind],
+);
 
 export type ChangeStatus = 'done' | 'failed' | 'skipped';
 
@@ -110,8 +125,9 @@ interface Step {
 const mainKey = (address: string): string => `${address}#main`;
 
 function rankOf(kind: Kind, deleting: boolean): number {
-  const index = KIND_ORDER.indexOf(kind);
-  return deleting ? KIND_ORDER.length * 2 - index : index;
+  const index = APPLY_ORDER.indexOf(kind);
+  // An SSO removal is not held to the end with the other deletes: see APPLY_ORDER.
+  return deleting && kind !== 'tenantSso' ? APPLY_ORDER.length * 2 - index : index;
 }
 
 /** The steps of one change. The first is its "main" step, which the dependencies of others wait for. */
@@ -223,6 +239,10 @@ function oidcSecret(address: string, sso: CanonicalSso, resolve: ApplyHooks['res
 export async function applyPlan(api: DescopeApi, plan: Pick<Plan, 'changes'>, hooks: ApplyHooks = {}): Promise<ApplyResult> {
   const now = hooks.now ?? Date.now;
   const started = now();
+  for (const { env } of requiredSecrets(plan)) {
+    const value = hooks.resolveSecret?.(env);
+    if (value) api.addSecret(value);
+  }
   const steps = plan.changes.flatMap(stepsOf);
   const byKey = new Map(steps.map((s) => [s.key, s]));
   // Needs on steps outside the plan (already in place) are met.
@@ -356,10 +376,7 @@ async function runOne(api: DescopeApi, step: Step, hooks: ApplyHooks): Promise<v
       const id = (c.after ?? c.before)!.id;
       if (step.op === 'tenant.create') return createTenant(api, c.after!);
       if (step.op === 'tenant.update') return updateTenant(api, c.after!, c.extras ?? {});
-      if (step.op === 'tenant.replace') {
-        await deleteTenant(api, id);
-        return createTenant(api, c.after!);
-      }
+      if (step.op === 'tenant.replace') return replaceTenant(api, c.after!);
       if (step.op === 'tenant.delete') return deleteTenant(api, id);
       if (step.op === 'tenant.defaultRoles') return setTenantDefaultRoles(api, id, c.after!.defaultRoles);
       break;
@@ -369,6 +386,7 @@ async function runOne(api: DescopeApi, step: Step, hooks: ApplyHooks): Promise<v
     case 'tenantSso': {
       if (!c.after) return deleteTenantSso(api, c.tenant);
       const clientSecret = oidcSecret(c.address, c.after, hooks.resolveSecret);
+      if (clientSecret !== undefined) api.addSecret(clientSecret);
       return writeTenantSso(api, c.tenant, c.after, clientSecret === undefined ? {} : { clientSecret });
     }
     case 'passwordPolicy':

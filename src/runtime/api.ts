@@ -3,19 +3,25 @@
 // a value or an ApiError that starts with the resource address, or, when the whole connection
 // failed (key rejected, host unreachable, outage), with the environment and what to check.
 //
-// The management key never leaves this module in a message: errors are checked for it (and for
-// its base64 form, as in an Authorization header) and redacted.
+// Secrets never leave this module in a message. One redactor (./redact.ts) per API knows every
+// secret value the run holds: the management key from the start, and each secret a caller
+// registers (`addSecret`: apply does so for every OIDC client secret before its write is sent).
+// The scheduler cleans server texts with it before they are cut or put into a message or a wait's
+// cause; every error the API hands out is cleaned once more (message, hint, code) on its way out.
 //
 // Tuning for tests and slow links, read from the environment variables the caller passes
 // (`processEnv`); explicit options win:
 //   DESCOPE_RUN_REQUEST_TIMEOUT_MS   a request with no answer after this long is abandoned (default 30000)
+//   DESCOPE_RUN_SETTLE_MS            how long a create, delete or rename that got no answer is watched for
+//                                    landing before it is sent again (default: the request timeout)
 //   DESCOPE_RUN_BACKOFF_BASE_MS      first retry delay, doubled per attempt (default 500)
 //   DESCOPE_RUN_BACKOFF_MAX_MS       largest retry delay (default 15000)
 //   DESCOPE_RUN_MAX_RATE_LIMIT_WAITS 429 pauses one call waits out before it gives up (default 10)
 
 import DescopeClient from '@descope/node-sdk';
 import type { ResponseData, SdkResponse } from '@descope/node-sdk';
-import { ApiError, EnvironmentError } from '../errors.ts';
+import { ApiError, EnvironmentError, isDescopeRunError } from '../errors.ts';
+import { Redactor } from './redact.ts';
 import {
   Scheduler,
   type Budget,
@@ -49,6 +55,7 @@ export interface DescopeApiOptions extends Omit<SchedulerOptions, 'budget'> {
 /** The DESCOPE_RUN_* variables and the scheduler option each sets. */
 const TUNING = {
   DESCOPE_RUN_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  DESCOPE_RUN_SETTLE_MS: 'settleMs',
   DESCOPE_RUN_BACKOFF_BASE_MS: 'backoffBaseMs',
   DESCOPE_RUN_BACKOFF_MAX_MS: 'backoffMaxMs',
   DESCOPE_RUN_MAX_RATE_LIMIT_WAITS: 'maxRateLimitWaits',
@@ -86,6 +93,16 @@ export interface DescopeApi {
     send: (management: Management) => Promise<SdkResponse<T>>,
     options?: CallOptions<T>,
   ): Promise<Unwrapped<T>>;
+  /**
+   * Registers a secret value the run holds (an OIDC client secret about to be sent): from now on it
+   * is taken out of every message, hint, code and wait cause, in every form (./redact.ts).
+   */
+  addSecret(value: string): void;
+  /**
+   * `text` with every secret the API knows taken out (./redact.ts): for a message built outside
+   * `call` from what Descope answered (a check of an answer's shape that quotes it).
+   */
+  redact(text: string): string;
   /** Requests sent, 429s, failures, retries and pause time so far. */
   stats(): SchedulerStats;
   /** Whether the queue is paused for a 429 right now. */
@@ -120,9 +137,14 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
       });
     }
   }
+  const redactor = new Redactor();
+  // As sent: `Authorization: Bearer <project>:<key>`; base64 of `<project>:<key>` as in a Basic header.
+  redactor.add(managementKey, { base64Prefixes: [`${projectId}:`] });
+  const redact = (text: string): string => redactor.clean(text);
   const schedulerOptions: SchedulerOptions = {
     ...(processEnv ? schedulerTuningFromEnv(processEnv) : {}),
     ...explicit,
+    redact,
     label,
     authAction: `check ${keyVariable ?? 'the management key'} and that it is a key of project ${projectId}`,
     ...(budget ? { budget } : {}),
@@ -143,8 +165,10 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
     budget: scheduler.budget,
     call: (address, send, callOptions) =>
       scheduler.call(address, () => send(management), callOptions).catch((error: unknown) => {
-        throw redact(error, managementKey);
+        throw redactError(error, redact);
       }),
+    addSecret: (value) => redactor.add(value),
+    redact,
     stats: () => scheduler.stats(),
     get paused() {
       return scheduler.paused;
@@ -156,20 +180,26 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
 }
 
 /**
- * The error with the key taken out of its message and hint (raw, base64 and URL-encoded forms),
- * in case a server or a library echoed it. Not expected; cheap to make sure.
+ * The error with every secret taken out of its message, hint and code, and without its cause (a
+ * library's error may quote the request or the answer). The scheduler already cleaned what came
+ * from the server; this is the last pass for everything else. Anything that is not one of our
+ * errors (a bug) keeps only its message, cleaned.
  */
-function redact(error: unknown, key: string): unknown {
-  if (!(error instanceof ApiError)) return error;
-  const forms = [key, Buffer.from(key).toString('base64'), encodeURIComponent(key)].filter((form) => form.length >= 4);
-  const clean = (text: string): string => forms.reduce((out, form) => out.split(form).join('[redacted]'), text);
+function redactError(error: unknown, clean: (text: string) => string): unknown {
+  if (!(error instanceof ApiError)) {
+    // Our other errors carry no server text; a bug's error keeps only its (cleaned) message.
+    if (!(error instanceof Error) || isDescopeRunError(error)) return error;
+    const message = clean(error.message);
+    return message === error.message && error.cause === undefined ? error : new Error(message);
+  }
   const message = clean(error.message);
   const hint = error.hint === undefined ? undefined : clean(error.hint);
-  if (message === error.message && hint === error.hint) return error;
+  const errorCode = error.errorCode === undefined ? undefined : clean(error.errorCode);
+  if (message === error.message && hint === error.hint && errorCode === error.errorCode && error.cause === undefined) return error;
   return new ApiError(message, {
     address: error.address,
     status: error.status,
-    errorCode: error.errorCode,
+    errorCode,
     retryAfter: error.retryAfter,
     ...(hint === undefined ? {} : { hint }),
   });

@@ -16,6 +16,13 @@
 //    with exponential backoff and jitter, a bounded number of times per call; after
 //    `maxConsecutiveFailures` failed attempts in a row across all calls, the scheduler stops for good
 //    and every pending and later call fails with one clear ApiError.
+// 4. Writes that must not be sent twice blindly (a create, a delete, a rename) come with a
+//    `landed` read. After an attempt whose outcome is unknown, the write is not resent until that
+//    read says it has not landed: checked once when Descope answered (a 5xx: it is done with the
+//    request), and polled for the settle time when no answer came (a timeout, a dropped
+//    connection, a gateway timeout), because the request may still be on its way and land late,
+//    after a resend and after whatever the caller does next. Resending while such an attempt may
+//    still land is reported to the caller (`onUnsettled`), so that nothing depends on it.
 //
 // The SDK retries 503/52x/530 itself (3 times over ~10 s, descope-api.md §1.5), unpaced and
 // invisible. Our fetch turns those answers into a rejection before the SDK sees them, so the SDK
@@ -26,6 +33,10 @@
 // (the key rejected, the host not found or refusing, no answer, an outage, a rate limit that will
 // not lift, a base URL that is not the Descope API) starts with `label` (e.g. `environment
 // "prod"`) and says what to do; a failure about one resource starts with its address.
+//
+// Secrets: every text that came from a server (error descriptions, bodies, codes) passes through
+// `redact` before it is put into a message or a wait's cause, and before any of it is cut short
+// (./redact.ts). No error carries a server's raw answer as its cause.
 //
 // Nothing here prints: waits go to `onWait`, failures are ApiErrors.
 
@@ -85,6 +96,13 @@ export interface SchedulerOptions {
   backoffMaxMs?: number;
   /** A request with no answer after this long is abandoned (and retried). Default 30 000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * How long a write that got no answer is watched (its `landed` read polled) before it is sent
+   * again: the time it may still take to land. Default: the request timeout.
+   */
+  settleMs?: number;
+  /** Takes every secret out of a text from a server (./redact.ts); applied before any cut. Default: none. */
+  redact?: (text: string) => string;
   /** Pause when a 429 carries no usable Retry-After. Default: the budget's window. */
   rateLimitFallbackMs?: number;
   /**
@@ -134,18 +152,30 @@ export interface SdkResult<T> {
 /** `never` (the SDK's type for "no data") becomes void, so callers can await it normally. */
 export type Unwrapped<T> = [T] extends [never] ? void : T;
 
-export interface CallOptions<T> {
+export interface CallOptions<T = unknown> {
   /**
-   * Called when the call finally fails after an earlier attempt may have reached the server (a 5xx
-   * or a lost connection): e.g. a retried create that now answers "already exists". Return
-   * `{ value }` when the failure is the earlier attempt's own echo (verify by reading), undefined
-   * to let the error stand.
+   * For a write that must not be sent twice blindly (a create, a delete, a rename): reads the live
+   * project and says whether this write has taken effect. Asked after an attempt whose outcome is
+   * unknown, before the write is sent again (see 4. above), and once more when a later attempt
+   * fails (a resent create answering "already exists" because the first one landed after all).
+   * When it says yes, the call resolves with `undefined` (no answer data: whatever the caller
+   * needs from the answer, the read must keep). A read that fails counts as "not known"; its
+   * answers never reset the failure streak.
    */
-  recover?: (error: ApiError) => Promise<{ value: Unwrapped<T> } | undefined>;
+  landed?: () => Promise<boolean>;
+  /**
+   * Called once, when the call has ended (resolved or rejected), if an attempt that got no answer
+   * may still reach Descope and land: it was not seen landing before the write was sent again, or
+   * before the call gave up. Whatever must not be undone by it (a create after a delete) should
+   * not go ahead.
+   */
+  onUnsettled?: () => void;
 }
 
 /** Statuses retried with backoff. The 52x/530 ones are what the SDK itself would retry. */
 const RETRYABLE_STATUSES = new Set([500, 502, 503, 504, 520, 521, 522, 524, 530]);
+/** Gateway timeouts: the gateway gave up waiting, the server behind it may still be working on the request. */
+const GATEWAY_TIMEOUTS = new Set([504, 524]);
 /** Added to every Retry-After: the header is whole seconds and our clock is not the server's. */
 const RETRY_AFTER_MARGIN_MS = 50;
 
@@ -222,11 +252,16 @@ type Outcome =
   | { kind: 'rate-limit'; retryAfter: number | undefined; error: SdkResult<unknown>['error'] }
   | {
       kind: 'transient';
+      /**
+       * Whether the request may have landed: `not-sent` (refused, host not found, no connection
+       * made), `answered` (a 5xx: the server is done with it), `no-answer` (a timeout, a dropped
+       * connection, a gateway timeout: it may still be on its way).
+       */
+      delivery: 'not-sent' | 'answered' | 'no-answer';
       status: number | undefined;
       errorCode: string | undefined;
       cause: string;
       retryAfter: number | undefined;
-      error: unknown;
       /** Set when there was no answer at all. */
       transport?: TransportFailure | undefined;
     }
@@ -241,10 +276,13 @@ export class Scheduler {
 
   private readonly queue: PQueue;
   private readonly context = new AsyncLocalStorage<CallContext>();
-  private readonly options: Required<Omit<SchedulerOptions, 'onWait' | 'budget' | 'safetyMs' | 'rateLimitFallbackMs' | 'authAction'>> & {
+  /** Set while a `landed` read runs: its answers say nothing about the write that failed. */
+  private readonly probing = new AsyncLocalStorage<true>();
+  private readonly options: Required<Omit<SchedulerOptions, 'onWait' | 'budget' | 'safetyMs' | 'rateLimitFallbackMs' | 'authAction' | 'settleMs'>> & {
     onWait: SchedulerOptions['onWait'];
     rateLimitFallbackMs: number;
     authAction: string | undefined;
+    settleMs: number;
   };
   private readonly pacing: 'even' | 'window';
   private readonly windowMs: number;
@@ -281,6 +319,7 @@ export class Scheduler {
     const safetyMs = options.safetyMs ?? Math.max(10, this.windowMs * 0.01);
     this.pacing = options.pacing ?? 'even';
     this.spacingMs = (this.windowMs + safetyMs) / budget.requests;
+    const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.options = {
       concurrency: options.concurrency ?? 4,
       maxAttempts: options.maxAttempts ?? 5,
@@ -288,7 +327,9 @@ export class Scheduler {
       maxConsecutiveFailures: options.maxConsecutiveFailures ?? 8,
       backoffBaseMs: options.backoffBaseMs ?? 500,
       backoffMaxMs: options.backoffMaxMs ?? 15_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      requestTimeoutMs,
+      settleMs: options.settleMs ?? requestTimeoutMs,
+      redact: options.redact ?? ((text: string) => text),
       rateLimitFallbackMs: options.rateLimitFallbackMs ?? this.windowMs,
       pacing: this.pacing,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
@@ -306,11 +347,33 @@ export class Scheduler {
    * retryable, and turns everything else into an ApiError that starts with `address`.
    */
   async call<T>(address: string, send: () => Promise<SdkResult<T>>, options: CallOptions<T> = {}): Promise<Unwrapped<T>> {
+    const track = { unsettled: false };
+    try {
+      return await this.run(address, send, options, track);
+    } finally {
+      if (track.unsettled) {
+        try {
+          options.onUnsettled?.();
+        } catch {
+          // A callback must not change the outcome of the call.
+        }
+      }
+    }
+  }
+
+  private async run<T>(
+    address: string,
+    send: () => Promise<SdkResult<T>>,
+    options: CallOptions<T>,
+    track: { unsettled: boolean },
+  ): Promise<Unwrapped<T>> {
     // `attempt` counts tries that failed for a retryable reason (5xx, no answer); 429s are waited
     // out separately and do not use up attempts.
     let attempt = 0;
     let rateLimitWaits = 0;
+    /** An attempt may have reached the server without our knowing whether it landed. */
     let uncertain = false;
+    const probing = this.probing.getStore() === true;
     for (;;) {
       if (this.stopError) throw this.stopError;
       attempt += 1;
@@ -328,7 +391,8 @@ export class Scheduler {
 
       switch (outcome.kind) {
         case 'ok':
-          this.consecutiveFailures = 0;
+          // A `landed` read that works says nothing of the write that keeps failing.
+          if (!probing) this.consecutiveFailures = 0;
           return (result?.data ?? undefined) as Unwrapped<T>;
         case 'rate-limit': {
           rateLimitWaits += 1;
@@ -338,36 +402,78 @@ export class Scheduler {
           continue;
         }
         case 'transient': {
-          uncertain = true;
+          if (outcome.delivery !== 'not-sent') uncertain = true;
           this.counters.failures += 1;
           this.consecutiveFailures += 1;
-          const last = outcome.cause;
+          const noAnswer = outcome.delivery === 'no-answer';
+          // A request that was out when another call stopped the scheduler ends with that stop.
+          if (this.stopError) {
+            if (noAnswer) track.unsettled = true;
+            throw this.stopError;
+          }
           if (this.consecutiveFailures >= this.options.maxConsecutiveFailures) {
+            if (noAnswer) track.unsettled = true;
             const error = this.failureError('stop', address, this.consecutiveFailures, outcome);
             this.stop(error);
             throw error;
           }
-          if (attempt >= this.options.maxAttempts) throw this.failureError('gave-up', address, attempt, outcome);
           const ms = this.backoffMs(attempt, outcome.retryAfter);
-          this.report({ reason: 'retry', ms, address, attempt, status: outcome.status, cause: last });
+          if (options.landed && outcome.delivery !== 'not-sent') {
+            // Not resent blindly: first find out whether it landed (see 4. at the top).
+            const window = noAnswer ? Math.max(ms, this.options.settleMs) : ms;
+            const wait = noAnswer
+              ? `; it may still land: checking for up to ${formatMs(window)} before sending it again`
+              : '; checking whether it landed before sending it again';
+            this.report({ reason: 'retry', ms: window, address, attempt, status: outcome.status, cause: `${outcome.cause}${wait}` });
+            if (await this.settle(options.landed, ms, noAnswer ? window : 0)) {
+              this.consecutiveFailures = 0;
+              return undefined as Unwrapped<T>;
+            }
+            // Sent again (or given up) while this attempt may still land.
+            if (noAnswer) track.unsettled = true;
+            if (attempt >= this.options.maxAttempts) throw this.failureError('gave-up', address, attempt, outcome);
+            continue;
+          }
+          if (attempt >= this.options.maxAttempts) throw this.failureError('gave-up', address, attempt, outcome);
+          this.report({ reason: 'retry', ms, address, attempt, status: outcome.status, cause: outcome.cause });
           await sleep(ms);
           continue;
         }
         case 'final': {
-          this.consecutiveFailures = 0;
-          if (uncertain && options.recover) {
-            let recovered: { value: Unwrapped<T> } | undefined;
-            try {
-              recovered = await options.recover(outcome.error);
-            } catch (error) {
-              if (error === this.stopError) throw error;
-              // The verifying read failed: the original answer is the one to report.
-            }
-            if (recovered) return recovered.value;
+          if (!probing) this.consecutiveFailures = 0;
+          if (uncertain && options.landed) {
+            // E.g. a resent create that answers "already exists": the earlier attempt landed after all.
+            if (await this.probe(options.landed)) return undefined as Unwrapped<T>;
           }
           throw outcome.error;
         }
       }
+    }
+  }
+
+  /**
+   * Asks `landed` after `firstMs`, then (while `windowMs` since the start has not passed) again at
+   * doubling intervals, the last one at the end of the window. True as soon as it says so.
+   */
+  private async settle(landed: () => Promise<boolean>, firstMs: number, windowMs: number): Promise<boolean> {
+    const deadline = Date.now() + windowMs;
+    let delay = firstMs;
+    for (;;) {
+      await sleep(Math.max(0, windowMs > 0 ? Math.min(delay, deadline - Date.now()) : delay));
+      if (this.stopError) throw this.stopError;
+      if (await this.probe(landed)) return true;
+      if (Date.now() >= deadline) return false;
+      delay = Math.min(delay * 2, this.options.backoffMaxMs);
+    }
+  }
+
+  /** One `landed` read; a failed read is "not known" (a stopped scheduler still stops). */
+  private async probe(landed: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return (await this.probing.run(true, landed)) === true;
+    } catch {
+      if (this.stopError) throw this.stopError;
+      return false;
     }
   }
 
@@ -442,7 +548,7 @@ export class Scheduler {
         retryAfterSeconds !== undefined && retryAfterSeconds > 0
           ? retryAfterSeconds * 1000 + RETRY_AFTER_MARGIN_MS
           : this.options.rateLimitFallbackMs;
-      this.pauseFor(ms, address, `429${codeSuffix(body)}`);
+      this.pauseFor(ms, address, `429${codeSuffix(body, this.options.redact)}`);
     }
     if (RETRYABLE_STATUSES.has(response.status)) {
       throw new HttpFailure(response.status, body, text, retryAfterSeconds, origin);
@@ -546,23 +652,38 @@ export class Scheduler {
     }
     // A 404 that is not a Descope error (no error code) is a server that is not the Descope API.
     if (status === 404 && !error?.errorCode) return { kind: 'final', error: this.notTheApiError(address, 404, this.origin, undefined) };
-    return { kind: 'final', error: apiErrorFromAnswer(address, status, error, { label: this.options.label, authAction: this.options.authAction }) };
+    return {
+      kind: 'final',
+      error: apiErrorFromAnswer(address, status, error, { label: this.options.label, authAction: this.options.authAction, redact: this.options.redact }),
+    };
   }
 
   private classifyThrown(address: string, error: unknown): Outcome {
+    const redact = this.options.redact;
     if (error instanceof TransportFailure) {
-      return { kind: 'transient', status: undefined, errorCode: error.errorCode, cause: error.message, retryAfter: undefined, error, transport: error };
+      // Refused, not found, or no connection made in time: the request never left. Anything else
+      // (our timeout, a reset) may have reached the server.
+      const notSent = error.reason === 'refused' || error.reason === 'dns' || error.errorCode === 'UND_ERR_CONNECT_TIMEOUT';
+      return {
+        kind: 'transient',
+        delivery: notSent ? 'not-sent' : 'no-answer',
+        status: undefined,
+        errorCode: error.errorCode,
+        cause: redact(error.message),
+        retryAfter: undefined,
+        transport: error,
+      };
     }
     if (error instanceof HttpFailure) {
-      const errorCode = typeof error.body?.['errorCode'] === 'string' ? error.body['errorCode'] : undefined;
+      const errorCode = typeof error.body?.['errorCode'] === 'string' ? redact(error.body['errorCode']) : undefined;
       if (RETRYABLE_STATUSES.has(error.status)) {
         return {
           kind: 'transient',
+          delivery: GATEWAY_TIMEOUTS.has(error.status) ? 'no-answer' : 'answered',
           status: error.status,
           errorCode,
-          cause: `${error.status}${errorCode ? ` ${errorCode}` : ''}${describeBody(error.body, error.text)}`,
+          cause: `${error.status}${errorCode ? ` ${errorCode}` : ''}${describeBody(error.body, error.text, redact)}`,
           retryAfter: error.retryAfterSeconds,
-          error,
         };
       }
       return { kind: 'final', error: this.notTheApiError(address, error.status, error.origin, error.text) };
@@ -579,17 +700,15 @@ export class Scheduler {
     }
     if (error instanceof ApiError) return { kind: 'final', error };
     const message = error instanceof Error ? error.message : String(error);
-    return {
-      kind: 'final',
-      error: new ApiError(`${address}: the Descope SDK call failed: ${message}`, { address, cause: error }),
-    };
+    // Not its cause: an SDK error may hold the request or the answer.
+    return { kind: 'final', error: new ApiError(`${address}: the Descope SDK call failed: ${redact(message)}`, { address }) };
   }
 
   // --- wording ---------------------------------------------------------------------------------
 
   /** An answer that did not come from the Descope API: the base URL points somewhere else. */
   private notTheApiError(address: string, status: number, origin: string | undefined, text: string | undefined): ApiError {
-    const what = text === undefined ? '' : ` (${text.trim() === '' ? 'an empty body' : `not JSON: ${snippet(text)}`})`;
+    const what = text === undefined ? '' : ` (${text.trim() === '' ? 'an empty body' : `not JSON: ${snippet(text, this.options.redact)}`})`;
     return new ApiError(
       `${this.options.label}: ${origin ?? 'the base URL'} answered ${status}${what} for ${address}, so it is not the Descope management API; check the base URL`,
       {
@@ -602,14 +721,15 @@ export class Scheduler {
 
   /** 429s that did not lift after `maxRateLimitWaits` pauses. */
   private rateLimitError(address: string, outcome: Extract<Outcome, { kind: 'rate-limit' }>): ApiError {
-    const code = outcome.error?.errorCode ? ` ${outcome.error.errorCode}` : '';
+    const errorCode = outcome.error?.errorCode ? this.options.redact(outcome.error.errorCode) : undefined;
+    const code = errorCode ? ` ${errorCode}` : '';
     const { requests, windowSeconds } = this.budget;
     return new ApiError(
       `${this.options.label}: still rate limited (429${code}) after waiting ${times(this.options.maxRateLimitWaits)} for ${address}: another client is using this project's rate limit; retry later`,
       {
         address,
         status: 429,
-        errorCode: outcome.error?.errorCode,
+        errorCode,
         retryAfter: outcome.retryAfter,
         hint: `if nothing else uses the project, its limit is below this environment's budget (${requests} requests per ${windowSeconds} s): lower budget.requests in the environment file`,
       },
@@ -625,7 +745,7 @@ export class Scheduler {
     const label = this.options.label;
     const tries = kind === 'stop' ? `${times(count)} in a row` : `${times(count)} for ${address}`;
     const then = kind === 'stop' ? 'stopped, nothing more was sent' : 'gave up on it';
-    const common = { address, status: outcome.status, errorCode: outcome.errorCode, retryAfter: outcome.retryAfter, cause: outcome.error };
+    const common = { address, status: outcome.status, errorCode: outcome.errorCode, retryAfter: outcome.retryAfter };
     const transport = outcome.transport;
     if (transport) {
       const origin = transport.origin;
@@ -669,6 +789,8 @@ export class Scheduler {
 export interface ErrorWording {
   label?: string | undefined;
   authAction?: string | undefined;
+  /** Takes secrets out of the answer's texts (./redact.ts). */
+  redact?: ((text: string) => string) | undefined;
 }
 
 /**
@@ -681,10 +803,12 @@ export function apiErrorFromAnswer(
   error: SdkResult<unknown>['error'],
   wording: ErrorWording = {},
 ): ApiError {
-  const code = error?.errorCode;
-  const parts = [error?.errorDescription, error?.errorMessage].filter(
-    (part, index, all): part is string => typeof part === 'string' && part !== '' && all.indexOf(part) === index,
-  );
+  // Texts from the server: they may echo what was sent (a secret in a request body).
+  const redact = wording.redact ?? ((text: string) => text);
+  const code = typeof error?.errorCode === 'string' ? redact(error.errorCode) : undefined;
+  const parts = [error?.errorDescription, error?.errorMessage]
+    .map((part) => (typeof part === 'string' ? redact(part) : part))
+    .filter((part, index, all): part is string => typeof part === 'string' && part !== '' && all.indexOf(part) === index);
   const what = parts.length > 0 ? `: ${parts.join(': ')}` : '';
   const answer = `${status ?? '?'}${code ? ` ${code}` : ''}${what}`;
   const options = { address, status, errorCode: code, retryAfter: toSeconds(error?.retryAfter) };
@@ -743,21 +867,25 @@ function isJson(text: string): boolean {
   }
 }
 
-function codeSuffix(body: Record<string, unknown> | undefined): string {
-  return typeof body?.['errorCode'] === 'string' ? ` ${body['errorCode']}` : '';
+function codeSuffix(body: Record<string, unknown> | undefined, redact: (text: string) => string): string {
+  return typeof body?.['errorCode'] === 'string' ? ` ${redact(body['errorCode'])}` : '';
 }
 
-function describeBody(body: Record<string, unknown> | undefined, text: string): string {
+function describeBody(body: Record<string, unknown> | undefined, text: string, redact: (text: string) => string): string {
   if (body) {
     const message = body['errorMessage'] ?? body['errorDescription'];
-    return typeof message === 'string' && message !== '' ? ` ${message}` : '';
+    return typeof message === 'string' && message !== '' ? ` ${redact(message)}` : '';
   }
-  return text.trim() === '' ? '' : ` (not JSON: ${snippet(text)})`;
+  return text.trim() === '' ? '' : ` (not JSON: ${snippet(text, redact)})`;
 }
 
-function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat === '' ? 'empty' : flat;
+/**
+ * The start of a body, on one line. Redacted before the cut (cut first, and a prefix of a secret
+ * would survive that no longer matches the whole) and after it (a part at the cut point).
+ */
+function snippet(text: string, redact: (text: string) => string): string {
+  const flat = redact(text).replace(/\s+/g, ' ').trim();
+  return flat.length > 80 ? redact(`${flat.slice(0, 77)}...`) : flat === '' ? 'empty' : flat;
 }
 
 function describeTransportError(error: unknown, timeoutMs: number): { message: string; reason: TransportReason; code: string | undefined } {

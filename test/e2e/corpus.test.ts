@@ -1203,6 +1203,19 @@ const CASES: Case[] = [
     names: '--target roles/beta/Agent',
     expect: [/no such address in the config or the live project/, /hint: did you mean --target roles\/beta%2FAgent\?/],
   },
+
+  // ----- issue 11, items 4 and 10 (runtime-a): the settle time of writes whose answer was lost -----
+  ...['soon', '0'].map(
+    (value): Case => ({
+      name: `DESCOPE_RUN_SETTLE_MS=${value}`,
+      category: 'environment',
+      why: 'a settle time that is not a whole number of milliseconds would leave a lost write unwatched, or watched forever',
+      args: APPLY,
+      env: { DESCOPE_RUN_SETTLE_MS: value },
+      names: 'DESCOPE_RUN_SETTLE_MS',
+      expect: [new RegExp(`DESCOPE_RUN_SETTLE_MS: "${value}" is not a whole number of milliseconds above 0`)],
+    }),
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -30,8 +30,11 @@ import { PROJECT_A, remoteEnvironment, TEST_KEY } from '../helpers/project.ts';
 const REMOTE = ['--env', 'remote'];
 const OIDC_VAR = 'ACME_OIDC_SECRET';
 const OIDC_SECRET = 'acme-oidc-secret-for-the-fault-matrix';
-/** Short retry delays: the faults decide the run time, not the backoff. */
-const FAST_RETRIES = { DESCOPE_RUN_BACKOFF_BASE_MS: '20', DESCOPE_RUN_BACKOFF_MAX_MS: '200' };
+/**
+ * Short retry delays: the faults decide the run time, not the backoff. A write that got no answer
+ * is watched for 300 ms before it is sent again (the emulator's answers come within 200 ms).
+ */
+const FAST_RETRIES = { DESCOPE_RUN_BACKOFF_BASE_MS: '20', DESCOPE_RUN_BACKOFF_MAX_MS: '200', DESCOPE_RUN_SETTLE_MS: '300' };
 const RUN_ENV = { TEST_MGMT_KEY: TEST_KEY, [OIDC_VAR]: OIDC_SECRET, ...FAST_RETRIES };
 
 function login(label: string) {

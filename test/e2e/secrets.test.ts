@@ -41,8 +41,9 @@ function formsOf(value: string): string[] {
     JSON.stringify(value).slice(1, -1),
     value.replace(/\//g, '\\/'),
   ];
-  // The distinctive middle, in case something cut the value or escaped its ends.
-  forms.push(value.slice(5, -3));
+  // The distinctive middle, in case something cut the value or escaped its ends; and its first and
+  // last 8 characters, in case something cut it (a body cut to a snippet, a server's own cut).
+  forms.push(value.slice(5, -3), value.slice(0, 8), value.slice(-8));
   return [...new Set(forms)];
 }
 

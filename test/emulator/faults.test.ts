@@ -131,6 +131,39 @@ describe('emulator: injected faults', () => {
     assert.equal(emulator.pendingFailures(), 0);
   });
 
+  it('a held request goes on after the hold even when its client gave up: the write lands late', async () => {
+    const { m, emulator } = h;
+    ok(await m.tenant.createWithId('acme', 'Acme'));
+    emulator.failNext({ holdMs: 300, method: 'POST', path: '/v1/mgmt/tenant/delete' });
+    // The client gives up after 50 ms, as one with a short request timeout would.
+    const started = Date.now();
+    await assert.rejects(
+      fetch(`${emulator.url}/v1/mgmt/tenant/delete`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${emulator.projectId}:${emulator.managementKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'acme' }),
+        signal: AbortSignal.timeout(50),
+      }),
+      (error: unknown) => (error as Error).name === 'TimeoutError',
+    );
+    assert.equal(ok(await m.tenant.load('acme')).id, 'acme', 'not yet deleted while held');
+    let held: RequestLogEntry | undefined;
+    while (!held && Date.now() - started < 2000) {
+      await sleep(20);
+      held = emulator.log.recent().find((entry) => entry.fault === 'held');
+    }
+    assert.ok(held, 'the held request was answered');
+    assert.deepEqual([held.path, held.status, held.applied], ['/v1/mgmt/tenant/delete', 200, true]);
+    assert.ok(held.durationMs >= 290, `held ${held.durationMs} ms`);
+    fails(await m.tenant.load('acme'), 404, 'E111104');
+
+    // With a status, the failure comes after the hold; without a client timeout the answer arrives late.
+    emulator.failNext({ holdMs: 100, status: 500 });
+    const before = Date.now();
+    fails(await m.tenant.loadAll(), 500, 'E990500');
+    assert.ok(Date.now() - before >= 95);
+  });
+
   it('latency is added to every answer', async () => {
     const { m, emulator } = h;
     emulator.setFaults({ latencyMs: 150 });
@@ -170,6 +203,8 @@ describe('emulator: injected faults', () => {
     assert.throws(() => emulator.setFaults({ rate: { requests: 0, windowMs: 1000 } }), RangeError);
     assert.throws(() => emulator.failNext({ status: 302 }), RangeError);
     assert.throws(() => emulator.failNext({ status: 500, count: 0 }), RangeError);
+    assert.throws(() => emulator.failNext({}), RangeError);
+    assert.throws(() => emulator.failNext({ holdMs: -1 }), RangeError);
   });
 });
 

@@ -1,8 +1,11 @@
 // The scheduler against the emulator's misbehaviour: pacing to the budget, the 429 pause, retries
-// of 5xx and dropped connections (idempotently), and stopping after repeated failures.
+// of 5xx and dropped connections (idempotently: a create or delete whose outcome is unknown is
+// checked by reading before it is sent again, and watched for the settle time when no answer came),
+// and stopping after repeated failures.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../../src/errors.ts';
 import {
   createPermissions,
@@ -153,28 +156,41 @@ describe('runtime scheduler: retries', () => {
     assert.equal(waits[0]?.status, undefined);
   });
 
-  it('a create whose answer was lost after it landed: the retry sees "already exists", verifies, succeeds', async () => {
+  it('a create whose answer was lost after it landed: a read finds it there as sent, so it is not sent again', async () => {
     const { api, emulator } = h;
     emulator.failNext({ status: 'drop', when: 'after', path: '/v1/mgmt/tenant/create' });
     const acme = normalizeTenant({ id: 'acme', name: 'Acme', selfProvisioningDomains: ['acme.com'] });
     await createTenant(api, acme);
-    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/tenant/create']?.byStatus, { '0': 1, '409': 1 });
-    assert.equal(emulator.log.count('GET', '/v1/mgmt/tenant'), 1, 'verified by reading it back');
+    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/tenant/create']?.byStatus, { '0': 1 });
+    assert.equal(emulator.log.count('GET', '/v1/mgmt/tenant'), 1, 'verified by reading it');
     assert.deepEqual((await readTenants(api)).tenants['acme'], acme);
   });
 
-  it('the same for a role batch (502 after apply) and a delete (the retry finds nothing)', async () => {
+  it('the same for a role batch (502 after apply: its ids come from the read) and a delete (the read finds it gone)', async () => {
     const { api, emulator } = h;
     emulator.failNext({ status: 502, when: 'after', path: '/v1/mgmt/role/create/batch' });
     const roles = [normalizeRole({ name: 'A' }), normalizeRole({ name: 'B', description: 'b' })];
     const ids = await createRoles(api, roles);
-    assert.deepEqual(Object.keys(ids).sort(), ['roles/A', 'roles/B']);
-    assert.deepEqual(Object.keys((await readRoles(api, [])).roles).sort(), ['roles/A', 'roles/B']);
+    const live = await readRoles(api, []);
+    assert.deepEqual(ids, live.ids);
+    assert.deepEqual(Object.keys(live.roles).sort(), ['roles/A', 'roles/B']);
+    assert.equal(emulator.log.count('POST', '/v1/mgmt/role/create/batch'), 1);
 
     await createTenant(api, normalizeTenant({ id: 'acme', name: 'Acme' }));
     emulator.failNext({ status: 'drop', when: 'after', path: '/v1/mgmt/tenant/delete' });
     await deleteTenant(api, 'acme');
-    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/tenant/delete']?.byStatus, { '0': 1, '404': 1 });
+    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/tenant/delete']?.byStatus, { '0': 1 });
+  });
+
+  it('a create that did not land (503 before the handler) is read once, then sent again at once', async () => {
+    const { api, emulator, waits } = h;
+    emulator.failNext({ status: 503, path: '/v1/mgmt/tenant/create' });
+    const started = Date.now();
+    await createTenant(api, normalizeTenant({ id: 'acme', name: 'Acme' }));
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms: an answered 5xx is not watched for the settle time`);
+    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/tenant/create']?.byStatus, { '200': 1, '503': 1 });
+    assert.equal(emulator.log.count('GET', '/v1/mgmt/tenant'), 1);
+    assert.match(waits[0]?.cause ?? '', /^503 E990503 .*; checking whether it landed before sending it again$/);
   });
 
   it('a duplicate that is not our own write still fails', async () => {
@@ -198,8 +214,68 @@ describe('runtime scheduler: retries', () => {
 
     emulator.failNext({ status: 502, when: 'after', path: '/v1/mgmt/permission/update' });
     await updatePermissions(api, [{ name: 'read', permission: { name: 'view', description: 'v' } }]);
-    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/permission/update']?.byStatus, { '502': 1, '404': 1 });
+    assert.deepEqual(emulator.log.byRoute()['POST /v1/mgmt/permission/update']?.byStatus, { '502': 1 });
     assert.deepEqual(emulator.snapshot().permissions.map((p) => p.name), ['view']);
+  });
+});
+
+describe('runtime scheduler: writes that land late', () => {
+  let h: RuntimeHarness;
+  before(async () => {
+    h = await startRuntime();
+  });
+  after(() => h.close());
+  beforeEach(async () => {
+    h.emulator.clearFailNext();
+    await h.emulator.reset();
+    h.emulator.log.reset();
+  });
+  const DELETE = '/v1/mgmt/tenant/delete';
+  const CREATE_TENANT = '/v1/mgmt/tenant/create';
+  /** Waits for the held request's answer (its write has landed or been refused by then). */
+  const heldDone = async (path: string): Promise<void> => {
+    for (let i = 0; i < 400 && !h.emulator.log.recent().some((entry) => entry.fault === 'held' && entry.path === path); i += 1) await sleep(10);
+  };
+
+  it('a delete with no answer is watched until it lands, never sent twice; the call reports nothing unsettled', async () => {
+    const { api, waits } = await h.newApi({ requestTimeoutMs: 100, settleMs: 2000 });
+    await createTenant(api, normalizeTenant({ id: 'acme', name: 'Acme' }));
+    h.emulator.failNext({ holdMs: 500, path: DELETE });
+    let unsettled = false;
+    await deleteTenant(api, 'acme', { onUnsettled: () => (unsettled = true) });
+    await heldDone(DELETE);
+    assert.deepEqual(h.emulator.log.byRoute()[`POST ${DELETE}`]?.byStatus, { '200': 1 }, 'only the late one');
+    assert.equal(unsettled, false);
+    assert.match(waits.at(-1)?.cause ?? '', /^no answer within 100 ms; it may still land: checking for up to 2 s before sending it again$/);
+  });
+
+  it('a create with no answer that lands within the settle time: not sent again, so no "already exists"', async () => {
+    const { api } = await h.newApi({ requestTimeoutMs: 100, settleMs: 2000 });
+    h.emulator.failNext({ holdMs: 400, path: CREATE_TENANT });
+    await createTenant(api, normalizeTenant({ id: 'acme', name: 'Acme' }));
+    await heldDone(CREATE_TENANT);
+    assert.deepEqual(h.emulator.log.byRoute()[`POST ${CREATE_TENANT}`]?.byStatus, { '200': 1 });
+  });
+
+  it('still out after the settle time: sent again, and the call says an attempt may still land', async () => {
+    const { api } = await h.newApi({ requestTimeoutMs: 100, settleMs: 100 });
+    await createTenant(api, normalizeTenant({ id: 'acme', name: 'Acme' }));
+    h.emulator.failNext({ holdMs: 600, path: DELETE });
+    let unsettled = 0;
+    await deleteTenant(api, 'acme', { onUnsettled: () => (unsettled += 1) });
+    assert.equal(unsettled, 1);
+    await heldDone(DELETE);
+    // The resend deleted it; the late original then found nothing.
+    assert.deepEqual(h.emulator.log.byRoute()[`POST ${DELETE}`]?.byStatus, { '200': 1, '404': 1 });
+  });
+
+  it('a landed read that keeps working does not hide an outage: the scheduler still stops after failures in a row', async () => {
+    const { api } = await h.newApi({ maxAttempts: 10, maxConsecutiveFailures: 4 });
+    h.emulator.failNext({ status: 503, count: 20, path: CREATE_TENANT });
+    await assert.rejects(createTenant(api, normalizeTenant({ id: 'acme', name: 'Acme' })), /failed 4 times in a row/);
+    h.emulator.clearFailNext();
+    assert.equal(h.emulator.log.count('POST', CREATE_TENANT), 4);
+    assert.equal(h.emulator.log.count('GET', '/v1/mgmt/tenant', 404), 3, 'read between the attempts');
   });
 });
 
@@ -251,7 +327,7 @@ describe('runtime scheduler: giving up', () => {
     emulator.setFaults({ faultRate: 0 });
     assert.ok(results.every((result) => result.status === 'rejected'));
     const messages = new Set(results.map((result) => String((result as PromiseRejectedResult).reason.message)));
-    assert.equal(messages.size, 1, 'one clear error for every call');
+    assert.equal(messages.size, 1, `one clear error for every call: ${[...messages].join(" | ")}`);
     assert.match([...messages][0] ?? '', /failed 4 times in a row/);
     assert.ok(emulator.log.total <= 4 + 4, `stopped promptly (${emulator.log.total} requests)`);
   });

@@ -36,10 +36,15 @@ export async function importFlow(api: DescopeApi, flowId: string, document: Flow
   await api.call(flowAddress(flowId), (m) => m.flow.import(flowId, flow, screens));
 }
 
-/** Deletes flows by id, in batches. */
+/** Deletes flows by id, in batches; after an unknown outcome, a batch has landed when none of its flows is listed. */
 export async function deleteFlows(api: DescopeApi, flowIds: readonly string[]): Promise<void> {
   for (const batch of chunks(flowIds)) {
-    await api.call(batchAddress('flows', batch.map(flowAddress)), (m) => m.flow.delete([...batch]));
+    await api.call(batchAddress('flows', batch.map(flowAddress)), (m) => m.flow.delete([...batch]), {
+      landed: async () => {
+        const live = await readFlowList(api);
+        return !batch.some((id) => live[id] !== undefined);
+      },
+    });
   }
 }
 

@@ -1,11 +1,13 @@
 // Permissions (`permissions/<name>`): read with one `loadAll`; created with `createBatch`; updated
 // with `updateBatch` by id when the API reported ids (it does, beyond the SDK type), else one
-// `update` by name each; deleted with `deleteBatch`.
+// `update` by name each; deleted with `deleteBatch`. Creates, renames by name and deletes are not
+// sent twice blindly: each has a `landed` read that the scheduler asks after an attempt whose
+// outcome is unknown. Updates by id are full replaces, harmless to send twice.
 
 import type { Permission } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
 import { normalizePermission, permissionAddress, sameCanonical, type CanonicalPermission } from '../model.ts';
-import { batchAddress, chunks, isDuplicate, isNotFound } from './common.ts';
+import { batchAddress, chunks } from './common.ts';
 
 export interface LivePermissions {
   /** Keyed by name. */
@@ -29,7 +31,7 @@ export async function readPermissions(api: DescopeApi): Promise<LivePermissions>
   return out;
 }
 
-/** Creates in batches; a retried batch that answers "already exists" is verified by reading back. */
+/** Creates in batches; a batch has landed when every one of its permissions is there as sent. */
 export async function createPermissions(api: DescopeApi, permissions: readonly CanonicalPermission[]): Promise<void> {
   for (const batch of chunks(permissions)) {
     await api.call(
@@ -39,14 +41,12 @@ export async function createPermissions(api: DescopeApi, permissions: readonly C
           batch.map((permission) => ({ name: permission.name, description: permission.description, systemDefault: false })),
         ),
       {
-        recover: async (error) => {
-          if (!isDuplicate(error)) return undefined;
+        landed: async () => {
           const live = await readPermissions(api);
-          const landed = batch.every((permission) => {
+          return batch.every((permission) => {
             const found = live.permissions[permission.name];
             return found !== undefined && sameCanonical(found, permission);
           });
-          return landed ? { value: undefined } : undefined;
         },
       },
     );
@@ -82,11 +82,12 @@ export async function updatePermissions(api: DescopeApi, updates: readonly Permi
         permissionAddress(update.name),
         (m) => m.permission.update(update.name, update.permission.name, update.permission.description),
         {
-          // A rename whose answer was lost: the retry no longer finds the old name.
-          recover: async (error) => {
-            if (!isNotFound(error)) return undefined;
-            const found = (await readPermissions(api)).permissions[update.permission.name];
-            return found && sameCanonical(found, update.permission) ? { value: undefined } : undefined;
+          // Resent after a rename landed, it would no longer find the old name.
+          landed: async () => {
+            const live = (await readPermissions(api)).permissions;
+            const found = live[update.permission.name];
+            const renamedAway = update.name === update.permission.name || live[update.name] === undefined;
+            return found !== undefined && renamedAway && sameCanonical(found, update.permission);
           },
         },
       ),
@@ -94,10 +95,15 @@ export async function updatePermissions(api: DescopeApi, updates: readonly Permi
   );
 }
 
-/** Deletes by name, in batches (unknown names are skipped by the API, so a retry is harmless). */
+/** Deletes by name, in batches; a batch has landed when none of its names is left. */
 export async function deletePermissions(api: DescopeApi, names: readonly string[]): Promise<void> {
   for (const batch of chunks(names)) {
-    await api.call(batchAddress('permissions', batch.map(permissionAddress)), (m) => m.permission.deleteBatch([...batch]));
+    await api.call(batchAddress('permissions', batch.map(permissionAddress)), (m) => m.permission.deleteBatch([...batch]), {
+      landed: async () => {
+        const live = (await readPermissions(api)).permissions;
+        return !batch.some((name) => live[name] !== undefined);
+      },
+    });
   }
 }
 

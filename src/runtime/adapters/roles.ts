@@ -2,12 +2,15 @@
 // roles and the roles of the given tenants (`role.loadAll` returns project roles only). Roles have
 // server ids that never change on rename; they are kept beside the canonical records (ids map)
 // because batch updates and renames go by id. Writes use the batch endpoints: createBatch,
-// updateBatch (by id; a rename is `newName`), deleteBatch (one call per tenant scope).
+// updateBatch (by id; a rename is `newName`), deleteBatch (one call per tenant scope). Creates and
+// deletes are not sent twice blindly: each batch has a `landed` read (every role there as sent;
+// every role gone) that the scheduler asks after an attempt whose outcome is unknown. Updates by
+// id are full replaces, harmless to send twice.
 
 import type { Role } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
 import { normalizeRole, roleAddress, sameCanonical, type CanonicalRole } from '../model.ts';
-import { batchAddress, chunks, isDuplicate } from './common.ts';
+import { batchAddress, chunks } from './common.ts';
 
 export interface LiveRoles {
   /** Keyed by address. */
@@ -57,28 +60,36 @@ export async function readRoles(api: DescopeApi, tenantIds: readonly string[]): 
   return collect(records ?? []);
 }
 
+/** The tenants whose roles a read must cover to see these roles. */
+function tenantsOf(roles: readonly { tenant?: string | undefined }[]): string[] {
+  return [...new Set(roles.map((role) => role.tenant).filter((tenant): tenant is string => !!tenant))];
+}
+
 /**
- * Creates the roles in batches; returns their ids by address. A retried batch that answers
- * "already exists" is verified by reading the roles back: if every one matches, it landed.
+ * Creates the roles in batches; returns their ids by address. A batch has landed when every one
+ * of its roles is there as sent (then its ids are the live ones).
  */
 export async function createRoles(api: DescopeApi, roles: readonly CanonicalRole[]): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
   for (const batch of chunks(roles)) {
     const addresses = batch.map(roleAddress);
+    // When the batch is found landed (its answer lost), its ids come from that read.
+    let read: LiveRoles | undefined;
     const created = await api.call(batchAddress('roles', addresses), (m) => m.role.createBatch(batch.map(roleToSdk)), {
-      recover: async (error) => {
-        if (!isDuplicate(error)) return undefined;
-        const tenants = [...new Set(batch.map((role) => role.tenant).filter((tenant): tenant is string => !!tenant))];
-        const live = await readRoles(api, tenants);
+      landed: async () => {
+        const live = await readRoles(api, tenantsOf(batch));
         const landed = batch.every((role) => {
           const found = live.roles[roleAddress(role)];
           return found !== undefined && sameCanonical(found, role);
         });
-        if (!landed) return undefined;
-        const records = batch.map((role) => ({ ...roleToSdk(role), id: live.ids[roleAddress(role)] }));
-        return { value: records };
+        if (landed) read = live;
+        return landed;
       },
     });
+    if (created === undefined && read) {
+      for (const address of addresses) if (read.ids[address]) ids[address] = read.ids[address];
+      continue;
+    }
     Object.assign(ids, collect(created ?? []).ids);
   }
   return ids;
@@ -116,7 +127,10 @@ export interface RoleTarget {
   id?: string | undefined;
 }
 
-/** Deletes roles: one deleteBatch per tenant scope (unknown roles are skipped by the API). */
+/**
+ * Deletes roles: one deleteBatch per tenant scope. A batch has landed when none of its roles is
+ * left (whether Descope skips unknown roles or refuses them is not documented).
+ */
 export async function deleteRoles(api: DescopeApi, targets: readonly RoleTarget[]): Promise<void> {
   const byTenant = new Map<string, RoleTarget[]>();
   for (const target of targets) {
@@ -127,8 +141,17 @@ export async function deleteRoles(api: DescopeApi, targets: readonly RoleTarget[
     for (const batch of chunks(group)) {
       const names = batch.filter((target) => !target.id).map((target) => target.name);
       const ids = batch.filter((target) => target.id).map((target) => target.id as string);
-      await api.call(batchAddress('roles', batch.map(roleAddress)), (m) =>
-        m.role.deleteBatch(names.length > 0 ? names : undefined, tenant || undefined, ids.length > 0 ? ids : undefined),
+      await api.call(
+        batchAddress('roles', batch.map(roleAddress)),
+        (m) => m.role.deleteBatch(names.length > 0 ? names : undefined, tenant || undefined, ids.length > 0 ? ids : undefined),
+        {
+          landed: async () => {
+            const live = await readRoles(api, tenant ? [tenant] : []);
+            const liveIds = new Set(Object.values(live.ids));
+            const left = batch.some((target) => (target.id ? liveIds.has(target.id) : live.roles[roleAddress(target)] !== undefined));
+            return !left;
+          },
+        },
       );
     }
   }

@@ -1,11 +1,15 @@
 // Tenants (`tenants/<id>`): read all with one `loadAll`; create with the config's id
 // (`createWithId`); update (a full replace, and parent is create-only); default roles through
-// `updateDefaultRoles`; delete (cascade optional).
+// `updateDefaultRoles`; delete (cascade optional); replace (delete, then create with the same id,
+// for a new parent). A create and a delete are not sent twice blindly: each has a `landed` read
+// (the tenant is there with the fields sent; the tenant is gone) that the scheduler asks after an
+// attempt whose outcome is unknown.
 
 import type { Tenant } from '@descope/node-sdk';
+import { ApiError } from '../../errors.ts';
 import type { DescopeApi } from '../api.ts';
 import { normalizeTenant, sameCanonical, tenantAddress, type CanonicalTenant } from '../model.ts';
-import { isDuplicate, isNotFound } from './common.ts';
+import { isNotFound } from './common.ts';
 
 /** Live fields outside the model that an update must send back unchanged (updates are full replaces). */
 export interface TenantExtras {
@@ -56,16 +60,33 @@ export async function readTenant(api: DescopeApi, id: string): Promise<Canonical
   return tenantFromSdk(await api.call(tenantAddress(id), (m) => m.tenant.load(id)));
 }
 
+/** The tenant, or undefined when Descope says there is none. */
+export async function findTenant(api: DescopeApi, id: string): Promise<CanonicalTenant | undefined> {
+  try {
+    return await readTenant(api, id);
+  } catch (error) {
+    if (error instanceof ApiError && isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 /** The fields createWithId writes (not defaultRoles: those come after the roles exist). */
 function createdPart(tenant: CanonicalTenant): unknown {
   const { defaultRoles: _roles, ...rest } = tenant;
   return rest;
 }
 
+/** Whether the live tenant holds what `createTenant` wrote. */
+function holdsCreated(live: CanonicalTenant | undefined, tenant: CanonicalTenant): boolean {
+  return live !== undefined && sameCanonical(createdPart(live), createdPart(tenant));
+}
+
 /**
  * Creates the tenant with its id, parent included. Default roles are NOT set here: they may name
  * the tenant's own roles, which can only be created after it; call `setTenantDefaultRoles` then.
- * A retried create that answers "already exists" is verified by reading the tenant back.
+ * After an attempt whose outcome is unknown, it has landed when the tenant is there with the
+ * fields sent (so a resent create's "already exists" is recognised as its own echo); a tenant
+ * with other fields is someone else's, and its "already exists" stands.
  */
 export async function createTenant(api: DescopeApi, tenant: CanonicalTenant): Promise<void> {
   const address = tenantAddress(tenant.id);
@@ -81,13 +102,7 @@ export async function createTenant(api: DescopeApi, tenant: CanonicalTenant): Pr
         tenant.disabled,
         tenant.parent,
       ),
-    {
-      recover: async (error) => {
-        if (!isDuplicate(error)) return undefined;
-        const live = await readTenant(api, tenant.id);
-        return sameCanonical(createdPart(live), createdPart(tenant)) ? { value: undefined } : undefined;
-      },
-    },
+    { landed: async () => holdsCreated(await findTenant(api, tenant.id), tenant) },
   );
 }
 
@@ -114,14 +129,61 @@ export async function setTenantDefaultRoles(api: DescopeApi, id: string, roles: 
   await api.call(tenantAddress(id), (m) => m.tenant.updateDefaultRoles(id, [...roles]));
 }
 
+export interface DeleteTenantOptions {
+  /** Also delete users and keys that belong only to it (and, in the emulator, sub-tenants). */
+  cascade?: boolean | undefined;
+  /** Called when an attempt that got no answer may still land (CallOptions.onUnsettled). */
+  onUnsettled?: (() => void) | undefined;
+}
+
 /**
- * Deletes the tenant. `cascade` also deletes users and keys that belong only to it (and, in the
- * emulator, sub-tenants). A retried delete that finds nothing has done its job.
+ * Deletes the tenant. After an attempt whose outcome is unknown, it has landed when the tenant is
+ * gone (so a resent delete's "not found" is its own echo).
  */
-export async function deleteTenant(api: DescopeApi, id: string, options: { cascade?: boolean } = {}): Promise<void> {
+export async function deleteTenant(api: DescopeApi, id: string, options: DeleteTenantOptions = {}): Promise<void> {
   await api.call(tenantAddress(id), (m) => m.tenant.delete(id, options.cascade), {
-    recover: async (error) => (isNotFound(error) ? { value: undefined } : undefined),
+    landed: async () => (await findTenant(api, id)) === undefined,
+    ...(options.onUnsettled ? { onUnsettled: options.onUnsettled } : {}),
   });
+}
+
+/**
+ * Replaces the tenant (Descope cannot move one to another parent): deletes it, then creates it
+ * with the same id. The create must never be undone by its own delete landing late (a delete
+ * whose request timed out can still reach Descope after it was sent again and after the create),
+ * so it goes ahead only when no attempt of the delete may still land, and once a read shows the
+ * tenant gone; and the replacement counts only once a read shows the new tenant as written.
+ * Each refusal says what happened and leaves the rest to the next apply, which re-plans from the
+ * live project (a missing tenant is simply created).
+ */
+export async function replaceTenant(api: DescopeApi, tenant: CanonicalTenant): Promise<void> {
+  const address = tenantAddress(tenant.id);
+  const again = `run apply again (once the network is fine): it reads the live project and creates ${address} if it is missing`;
+  let unsettled = false;
+  await deleteTenant(api, tenant.id, { onUnsettled: () => (unsettled = true) });
+  if (unsettled) {
+    throw new ApiError(
+      `${address}: the old tenant was deleted, but an earlier attempt of that delete got no answer and may still reach Descope, where it would delete the new tenant too; so it was not created again`,
+      { address, hint: again },
+    );
+  }
+  if ((await findTenant(api, tenant.id)) !== undefined) {
+    throw new ApiError(`${address}: Descope accepted the delete, but the tenant is still there; it was not created again`, { address, hint: again });
+  }
+  await createTenant(api, tenant);
+  const live = await findTenant(api, tenant.id);
+  if (live === undefined) {
+    throw new ApiError(
+      `${address}: the tenant was deleted and created again, but reading it back finds no tenant (a delete that landed late?); it is not replaced`,
+      { address, hint: again },
+    );
+  }
+  if (!holdsCreated(live, tenant)) {
+    throw new ApiError(`${address}: the tenant was created again, but reading it back finds other values than were written (another client?); it is not replaced as planned`, {
+      address,
+      hint: 'run diff to see it as it is now, then apply again',
+    });
+  }
 }
 
 export const tenantsAdapter = {
@@ -133,5 +195,6 @@ export const tenantsAdapter = {
   update: updateTenant,
   setDefaultRoles: setTenantDefaultRoles,
   delete: deleteTenant,
+  replace: replaceTenant,
   fromSdk: tenantFromSdk,
 } as const;
