@@ -11,6 +11,7 @@ import { applyPlan, requiredSecrets, type ChangeResult } from './apply-plan.ts';
 import { describeState, makeBackup, saveBackup, type Backup } from './backup.ts';
 import { recoverInterruptedRun, startJournal, type Journal } from './journal.ts';
 import { readLive, type Session } from './live-plan.ts';
+import { secretHoldingKey } from './secret-refs.ts';
 import { acquireLock, describeHolder, type HeldLock } from './lock.ts';
 import { formatPlan, SYMBOLS } from './plan/format.ts';
 import { flowIdOf, type Plan } from './plan/types.ts';
@@ -202,8 +203,16 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       return exitStatus;
     }
 
-    // Every secret the writes need must be set before the first write.
-    const missing = requiredSecrets(plan).filter((s) => !processEnv[s.env]);
+    // Every secret the writes need must be set before the first write, and none may be a key.
+    const secrets = requiredSecrets(plan);
+    const keyAsSecret = secretHoldingKey(secrets, env, processEnv);
+    if (keyAsSecret) {
+      outcome = 'refused';
+      throw new EnvironmentError(`${keyAsSecret.address}: the client secret variable ${keyAsSecret.env} holds the value of ${keyAsSecret.holder}, a management key; nothing was applied`, {
+        hint: `set ${keyAsSecret.env} to the identity provider's client secret, then ${flow.command} again`,
+      });
+    }
+    const missing = secrets.filter((s) => !processEnv[s.env]);
     // The embedded emulator checks no secret: a placeholder keeps `--env local` free of set-up.
     const placeholders = new Set<string>();
     if (missing.length > 0 && env.target === 'emulator') {

@@ -10,7 +10,7 @@ import { computeDesiredProject, computeScope } from './plan/desired.ts';
 import { computePlan } from './plan/compute.ts';
 import type { Plan } from './plan/types.ts';
 import type { LiveScope, LiveSnapshot, WaitEvent } from '../runtime/index.ts';
-import { readLiveState, fingerprint } from '../runtime/index.ts';
+import { readLiveState } from '../runtime/index.ts';
 
 export interface Session {
   root: string;
@@ -54,10 +54,6 @@ async function connectChecked(
   // Before any call: credentials exist and are for this environment's project.
   if (env.target === 'remote') resolveCredentials(env, processEnv);
   return connect(env, { processEnv, root, ...(onWait ? { onWait } : {}) });
-}
-
-export function liveFingerprint(live: LiveSnapshot): string {
-  return fingerprint({ state: live.state, handles: live.handles });
 }
 
 export async function readLive(session: Session, scope: LiveScope): Promise<LiveSnapshot> {

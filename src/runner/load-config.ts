@@ -95,15 +95,17 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const envBundle = prebundleEnvironment(root, envName);
   const configBundle = bundleUserModule(file, root);
   configBundle.catch(() => undefined);
-  const checker = import('./check-config.ts');
+  const checker = Promise.all([import('./check-config.ts'), import('./secret-refs.ts')]);
   checker.catch(() => undefined);
   const env = await loadEnvironment(root, envName, processEnv, envBundle);
 
   const loaded = await loadUserModule(file, root, configBundle);
-  const { checkConfig } = await checker;
+  const [{ checkConfig }, { checkSecretReferences }] = await checker;
   try {
     const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate });
     const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });
+    // Which variables hold credentials depends on the environment: checked here, where it is known.
+    if (spec) issues.push(...checkSecretReferences(spec, env));
     return { root, configFile, env, spec, issues };
   } catch (error) {
     // Reading the value runs the user's code too: a getter, a Proxy trap.

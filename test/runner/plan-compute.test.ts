@@ -9,6 +9,7 @@ import { PlanError } from '../../src/errors.ts';
 import { computePlan, type ComputePlanOptions } from '../../src/runner/plan/compute.ts';
 import { computeDesiredFromBackup } from '../../src/runner/plan/desired.ts';
 import { computeFlowChange } from '../../src/runner/plan/flow-diff.ts';
+import { computePlanFingerprint } from '../../src/runner/plan/fingerprint.ts';
 import type { Change, Plan, RoleChange, TenantChange } from '../../src/runner/plan/types.ts';
 import { normalizeFlow, normalizeTenant, type FlowDocument, type LiveSnapshot, type LiveState } from '../../src/runtime/index.ts';
 import {
@@ -1077,10 +1078,39 @@ describe('computePlan: fingerprints', () => {
 
   test('liveFingerprint is stable for equal snapshots, whatever their key order', () => {
     const a = computePlan(desiredOf(desired), liveOf(liveInput));
-    const b = computePlan(desiredOf(desired), reversed(liveOf(liveInput)), { createdAt: '2024-01-01T00:00:00Z', environment: 'staging' });
+    const b = computePlan(desiredOf(desired), reversed(liveOf(liveInput)), { createdAt: '2024-01-01T00:00:00Z' });
     assert.match(a.liveFingerprint, /^[0-9a-f]{64}$/);
     assert.equal(a.liveFingerprint, b.liveFingerprint);
-    assert.equal(a.fingerprint, b.fingerprint);
+    assert.equal(a.fingerprint, b.fingerprint, 'neither key order nor the time of making counts');
+  });
+
+  test('the fingerprint covers everything a plan says but its time of making', () => {
+    const more: DesiredInput = { ...desired, permissions: [permission({ name: 'write' })], roles: [role({ name: 'Reader' }), role({ name: 'Writer' })] };
+    const base = computePlan(desiredOf(more), liveOf(liveInput), { environment: 'staging', projectId: 'P2abc', createdAt: '2024-01-01T00:00:00Z', scope: { tenants: true } });
+    assert.equal(computePlanFingerprint(base), base.fingerprint, 'computePlan stamps what computePlanFingerprint computes');
+    const cases: [string, (p: Plan) => void][] = [
+      ['environment', (p) => (p.environment = 'prod')],
+      ['projectId', (p) => (p.projectId = 'P2prod')],
+      ['allowDelete', (p) => (p.allowDelete = true)],
+      ['targets', (p) => (p.targets = ['tenants/acme'])],
+      ['scope', (p) => (p.scope = { tenants: true, roles: true })],
+      ['liveFingerprint', (p) => (p.liveFingerprint = '0'.repeat(64))],
+      ['summary.delete', (p) => (p.summary.delete = 7)],
+      ['summary.replace', (p) => (p.summary.replace = 7)],
+      ['a change\'s after', (p) => ((p.changes[0]!.after as { name: string }).name = 'Edited')],
+      ['a change\'s fields', (p) => (p.changes.find((c) => c.fields.length > 0)!.fields = [])],
+      ['the order of changes', (p) => p.changes.reverse()],
+      ['held', (p) => p.held.push(structuredClone(p.changes[0]!))],
+      ['unmanaged', (p) => p.unmanaged.push({ address: 'tenants/x', kind: 'tenant' })],
+    ];
+    assert.ok(base.changes.length > 1, 'the plan has changes to edit');
+    for (const [what, edit] of cases) {
+      const edited = structuredClone(base);
+      edit(edited);
+      assert.notEqual(computePlanFingerprint(edited), base.fingerprint, what);
+    }
+    const later: Plan = { ...structuredClone(base), createdAt: '2030-01-01T00:00:00Z' };
+    assert.equal(computePlanFingerprint(later), base.fingerprint, 'createdAt');
   });
 
   test('liveFingerprint changes when the live state changes, even where the plan does not', () => {

@@ -8,7 +8,6 @@
 // plan would replace is an error.
 import {
   comparableSso,
-  fingerprint,
   flowAddress,
   permissionAddress,
   roleAddress,
@@ -31,6 +30,7 @@ import {
 import { PlanError } from '../../errors.ts';
 import type { Desired, DesiredProject } from './desired.ts';
 import { computeFlowChange } from './flow-diff.ts';
+import { computeLiveFingerprint, computePlanFingerprint, type PlanBody } from './fingerprint.ts';
 import {
   dependenciesOf,
   flowIdOf,
@@ -371,18 +371,15 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
   const shownUnmanaged = targets.length > 0 ? unmanaged.filter((u) => read.some((t) => matchesTarget(u.address, t))) : unmanaged;
 
   const count = (action: Change['action']) => finalChanges.filter((c) => c.action === action).length;
-  const liveFingerprint = fingerprint({ state: live.state, handles: live.handles });
-  return {
+  const body: PlanBody = {
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
     environment: options.environment ?? '',
     projectId: options.projectId ?? '',
-    createdAt: options.createdAt ?? '',
     allowDelete,
     targets,
     scope: options.scope ?? {},
-    liveFingerprint,
-    fingerprint: fingerprint({ liveFingerprint, allowDelete, changes: finalChanges }),
+    liveFingerprint: computeLiveFingerprint(live),
     changes: finalChanges,
     held: finalHeld,
     unmanaged: shownUnmanaged,
@@ -395,6 +392,7 @@ export function computePlan(desired: DesiredProject, live: LiveSnapshot, options
       held: finalHeld.length,
     },
   };
+  return { ...body, createdAt: options.createdAt ?? '', fingerprint: computePlanFingerprint(body) };
 }
 
 /**
