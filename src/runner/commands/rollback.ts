@@ -11,6 +11,7 @@ import { computePlan } from '../plan/compute.ts';
 import { computeDesiredFromBackup, computeScope, type DesiredProject } from '../plan/desired.ts';
 import { formatChange } from '../plan/format.ts';
 import type { Plan } from '../plan/types.ts';
+import { safeText } from '../safe-text.ts';
 
 /**
  * The newest backup before the last apply: the one it took, or (after an apply --no-backup) the
@@ -71,7 +72,8 @@ export const run: CommandRun = async (ctx) => {
           { hint: `roll back with --env ${backup.environment}` },
         );
       }
-      output.out(output.c.dim(`Restoring backup ${backup.id} (${backup.kind}, ${backup.createdAt}): ${describeState(backup.state)}.`));
+      // The backup is a file: its fields are shown as text.
+      output.out(output.c.dim(`Restoring backup ${safeText(backup.id)} (${safeText(backup.kind)}, ${safeText(backup.createdAt)}): ${describeState(backup.state)}.`));
       desired = computeDesiredFromBackup(backup.state, backup.roleIds);
       return planAgainst(session);
     },
@@ -92,10 +94,10 @@ export const run: CommandRun = async (ctx) => {
       const { plan } = await planAgainst(session);
       const { c } = output;
       if (plan.changes.length === 0) {
-        output.out(c.green(`Verified: the live project equals backup ${backup!.id} (${describeState(backup!.state)}).`));
+        output.out(c.green(`Verified: the live project equals backup ${safeText(backup!.id)} (${describeState(backup!.state)}).`));
         return true;
       }
-      output.out(c.red(`Verification failed: the live project still differs from backup ${backup!.id} in ${plan.changes.length} ${plan.changes.length === 1 ? 'place' : 'places'}:`));
+      output.out(c.red(`Verification failed: the live project still differs from backup ${safeText(backup!.id)} in ${plan.changes.length} ${plan.changes.length === 1 ? 'place' : 'places'}:`));
       for (const change of plan.changes) for (const line of formatChange(change, c)) output.out(line);
       return false;
     },
