@@ -164,3 +164,19 @@ describe('the output layer (output.ts)', () => {
     assert.equal(pipe.text, '');
   });
 });
+
+test('nothing in src/runner writes to the terminal past output.ts', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const root = path.join(import.meta.dirname, '..', '..', 'src', 'runner');
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts') && f !== 'output.ts');
+  const offenders: string[] = [];
+  for (const file of files) {
+    const text = await readFile(path.join(root, file), 'utf8');
+    for (const [i, line] of text.split('\n').entries()) {
+      if (/\b(stdout|stderr)\.write\(|\bconsole\.(log|error|warn|info)\(|process\.(stdout|stderr)\b/.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+    }
+  }
+  // The one exception: readline writes the confirmation prompt itself (its data is made safe at the call).
+  assert.deepEqual(offenders.filter((o) => !/createInterface\(\{ input: process\.stdin, output: process\.stderr \}\)/.test(o)), []);
+});
