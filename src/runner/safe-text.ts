@@ -34,8 +34,14 @@
 /** The code points that never reach an output raw (see above). */
 const UNSAFE_CLASS =
   '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\p{Default_Ignorable_Code_Point}\\p{Noncharacter_Code_Point}';
-const UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, 'u');
-const UNSAFE_ALL = new RegExp(`[${UNSAFE_CLASS}]`, 'gu');
+// The `v` flag: its set subtraction keeps the line breaks (and tabs) a JSON document or an output
+// block is made of out of the match without a lookahead, and V8 scans a `v` class several times
+// faster (a 17 MB plan: about 0.1 s).
+const UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, 'v');
+const UNSAFE_ALL = new RegExp(`[${UNSAFE_CLASS}]`, 'gv');
+const UNSAFE_BUT_LF = new RegExp(`[[${UNSAFE_CLASS}]--[\\n]]`, 'v');
+const UNSAFE_BUT_LF_ALL = new RegExp(`[[${UNSAFE_CLASS}]--[\\n]]`, 'gv');
+const OUTPUT_UNSAFE_TEST = new RegExp(`[[${UNSAFE_CLASS}]--[\\n\\t]]`, 'v');
 
 /** The SGR parameters kleur emits for the paints we use (output.ts's Paint): 1/22 bold, 2/22 dim, 31/32/33/35 and 39. */
 export const PAINTER_SGR: ReadonlySet<string> = new Set(['1', '2', '22', '31', '32', '33', '35', '39']);
@@ -116,29 +122,29 @@ export function safeFolded(text: string): string {
 }
 
 const SGR = /^\x1b\[([0-9;]*)m/;
-const OUTPUT_UNSAFE = new RegExp(`\\x1b\\[[0-9;]*m|[${UNSAFE_CLASS}]`, 'gu');
+const OUTPUT_UNSAFE = new RegExp(`\\x1b\\[[0-9;]*m|[[${UNSAFE_CLASS}]--[\\n\\t]]`, 'gv');
 
 /**
  * Layer 2, the net over everything written (output.ts): UNSAFE code points escaped, except LF,
  * TAB, the emoji exceptions and, when `color`, the painter's own SGR sequences (PAINTER_SGR).
  */
 export function safeOutput(text: string, color: boolean): string {
-  if (!UNSAFE.test(text)) return text;
+  if (!OUTPUT_UNSAFE_TEST.test(text)) return text;
   return text.replace(OUTPUT_UNSAFE, (match: string, offset: number) => {
-    if (match.length > 1) {
+    // An SGR sequence (ESC [ … m, the only match longer than one UTF-16 unit that starts with ESC).
+    if (match.length > 1 && match.startsWith('\x1b')) {
       const params = SGR.exec(match)![1]!;
       const ours = color && params.split(';').every((p) => PAINTER_SGR.has(p));
       return ours ? match : `${escapeCodePoint('\x1b')}${match.slice(1)}`;
     }
-    if (match === '\n' || match === '\t') return match;
     return isEmojiPart(text, match, offset) ? match : escapeCodePoint(match);
   });
 }
 
 /** A JSON text's UNSAFE code points as \uXXXX escapes (surrogate pairs for the astral ones); LF kept (JSON.stringify escapes it inside strings). */
 export function escapeJsonText(json: string): string {
-  return replaceUnsafe(json, (char) => {
-    if (char === '\n') return char;
+  if (!UNSAFE_BUT_LF.test(json)) return json;
+  return json.replace(UNSAFE_BUT_LF_ALL, (char: string) => {
     let out = '';
     for (let i = 0; i < char.length; i += 1) out += `\\u${hex(char.charCodeAt(i), 4)}`;
     return out;

@@ -518,7 +518,8 @@ const CASES: Case[] = [
     category: 'environment',
     why: 'a look-alike environment name is refused, not silently another environment',
     args: ['apply', '--env', 're\u200Bmote', '--yes'],
-    names: 'environment "re\u200Bmote"',
+    // The zero-width space is shown, as its escape (issue 11, item 8).
+    names: 'environment "re\\u200bmote"',
     expect: [/not a valid environment name/],
   },
   {
