@@ -1,6 +1,9 @@
 // What apply and rollback share once they have a plan: show it, check secrets, confirm, take a
 // backup of what will change, carry it out with progress, report each failure with what to do,
 // and record the run in the audit log (always, also when it stops early).
+//
+// Its lines quote live names, Descope's error texts and the lock, journal and backup files: each
+// such piece goes through safeText / safeFolded (./safe-text.ts) before it is painted.
 import os from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { readFileSync } from 'node:fs';
@@ -16,6 +19,7 @@ import { acquireLock, describeHolder, type HeldLock } from './lock.ts';
 import { formatPlan, SYMBOLS } from './plan/format.ts';
 import { flowIdOf, type Plan } from './plan/types.ts';
 import type { Output } from './output.ts';
+import { safeFolded, safeText } from './safe-text.ts';
 import type { LiveSnapshot, WaitEvent } from '../runtime/index.ts';
 
 const EMULATOR_PLACEHOLDER_SECRET = 'emulator-placeholder-secret';
@@ -27,21 +31,11 @@ export function toolVersion(): string {
   return pkg.version;
 }
 
-/** A one-line status on a terminal (stderr), rewritten in place; nothing when not a terminal. */
+/** A one-line status on a terminal (stderr), rewritten in place; nothing when not a terminal (output.ts). */
 function createStatus(output: Output) {
-  const tty = (output.stderr as { isTTY?: boolean }).isTTY === true;
-  let shown = false;
   return {
-    tty,
-    show(text: string): void {
-      if (!tty) return;
-      output.stderr.write(`\r\x1b[K${text}`);
-      shown = true;
-    },
-    clear(): void {
-      if (tty && shown) output.stderr.write('\r\x1b[K');
-      shown = false;
-    },
+    show: (text: string): void => output.status(text),
+    clear: (): void => output.status(),
   };
 }
 
@@ -67,10 +61,11 @@ async function confirm(ctx: CommandContext, plan: Plan, session: Session, verb: 
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     if (env.protected) {
-      const answer = (await rl.question(`Environment "${env.name}" is protected. Type the project id (${plan.projectId}) to apply these changes: `)).trim();
+      // The prompt is written by readline, past output.ts: its data is made safe here.
+      const answer = (await rl.question(`Environment "${safeText(env.name)}" is protected. Type the project id (${safeText(plan.projectId)}) to apply these changes: `)).trim();
       if (answer !== plan.projectId) throw new UserAbortError(`environment "${env.name}": the project id was not typed; nothing was changed`);
     } else {
-      const answer = (await rl.question(`${verb === 'Apply' ? 'Apply these changes to' : 'Roll back'} ${session.connection.description}? Only "yes" is accepted: `)).trim();
+      const answer = (await rl.question(`${verb === 'Apply' ? 'Apply these changes to' : 'Roll back'} ${safeText(session.connection.description)}? Only "yes" is accepted: `)).trim();
       if (answer !== 'yes') throw new UserAbortError(`environment "${env.name}": not confirmed; nothing was changed`);
     }
   } finally {
@@ -171,12 +166,12 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     }
     if (lock.tookOver) {
       const { holder, reason } = lock.tookOver;
-      output.err(`${c.yellow('warning:')} took over the lock of ${holder ? describeHolder(holder) : 'a run'}: ${reason}`);
+      output.err(`${c.yellow('warning:')} took over the lock of ${holder ? safeText(describeHolder(holder)) : 'a run'}: ${safeText(reason)}`);
     }
     const interrupted = recoverInterruptedRun(root, env.name, session.connection.projectId);
     if (interrupted) {
       output.err(
-        `${c.yellow('warning:')} the previous ${interrupted.record.command} (pid ${interrupted.pid}, started ${interrupted.record.time}) was interrupted after ${interrupted.settled} of ${interrupted.total} changes; re-planning from the live project`,
+        `${c.yellow('warning:')} the previous ${safeText(String(interrupted.record.command))} (pid ${safeText(String(interrupted.pid))}, started ${safeText(String(interrupted.record.time))}) was interrupted after ${interrupted.settled} of ${interrupted.total} changes; re-planning from the live project`,
       );
     }
 
@@ -188,10 +183,10 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     status.clear();
     plan = step.plan;
 
-    output.out(c.dim(`Environment "${env.name}": ${session.connection.description}.`));
+    output.out(c.dim(`Environment "${safeText(env.name)}": ${safeText(session.connection.description)}.`));
     output.out('');
     for (const line of formatPlan(plan, c)) output.out(line);
-    for (const line of flow.notes?.(plan) ?? []) output.out(c.yellow(line));
+    for (const line of flow.notes?.(plan) ?? []) output.out(c.yellow(safeText(line)));
     if (plan.changes.length === 0) {
       outcome = 'no-changes';
       exitStatus = 0;
@@ -217,7 +212,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     const placeholders = new Set<string>();
     if (missing.length > 0 && env.target === 'emulator') {
       for (const m of missing) placeholders.add(m.env);
-      output.err(c.dim(`note: ${[...placeholders].join(', ')} ${placeholders.size === 1 ? 'is' : 'are'} not set; the emulator gets a placeholder secret instead`));
+      output.err(c.dim(`note: ${[...placeholders].map(safeText).join(', ')} ${placeholders.size === 1 ? 'is' : 'are'} not set; the emulator gets a placeholder secret instead`));
     } else if (missing.length > 0) {
       outcome = 'refused';
       const first = missing[0]!;
@@ -240,7 +235,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       const backup = await takePreApplyBackup(session, plan, step.live, toolVersion(), new Date());
       status.clear();
       backupId = backup.id;
-      output.out(c.dim(`Backup ${backup.id} taken (${describeState(backup.state)}); undo with: descope-run rollback --env ${env.name} --to ${backup.id}`));
+      output.out(c.dim(`Backup ${safeText(backup.id)} taken (${describeState(backup.state)}); undo with: descope-run rollback --env ${safeText(env.name)} --to ${safeText(backup.id)}`));
     }
 
     output.out('');
@@ -256,7 +251,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
         status.clear();
         const mark = result.status === 'done' ? c.green('✓') : result.status === 'failed' ? c.red('✗') : c.yellow('–');
         const what = result.status === 'done' ? PAST[result.action] : result.status === 'failed' ? `${result.action} failed` : 'not attempted';
-        output.out(`  ${mark} ${result.address} ${c.dim(what)}`);
+        output.out(`  ${mark} ${safeText(result.address)} ${c.dim(what)}`);
         if (settled < total) status.show(`[${settled}/${total}] applying…`);
       },
     });
@@ -292,20 +287,21 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       if (same.length > 2 && !result.error?.message.startsWith(`${result.address}: `)) {
         if (shown.has(error?.message ?? '')) continue;
         shown.add(error?.message ?? '');
-        output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${same.length} changes: ${error?.message ?? 'failed'}`);
-        output.out(`      ${same.map((r) => `${SYMBOLS[r.action]} ${r.address}`).join(', ')}`);
-        if (error?.hint) output.out(c.dim(`      hint: ${error.hint}`));
+        output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${same.length} changes: ${safeFolded(error?.message ?? 'failed')}`);
+        output.out(`      ${same.map((r) => `${SYMBOLS[r.action]} ${safeText(r.address)}`).join(', ')}`);
+        if (error?.hint) output.out(c.dim(`      hint: ${safeFolded(error.hint)}`));
         continue;
       }
       // The message starts with the address and names the status and code; show each once.
       const message = (error?.message ?? 'failed').replace(new RegExp(`^${escapeRegExp(result.address)}: `), '');
       const parts = error ? [error.status, error.code].filter((x) => x !== undefined).map(String) : [];
       const code = parts.length > 0 && !parts.every((p) => message.includes(p)) ? ` (${parts.join(' ')})` : '';
-      output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${SYMBOLS[result.action]} ${result.address}: ${message}${code}`);
-      if (error?.hint) output.out(c.dim(`      hint: ${error.hint}`));
+      // Descope's error text (or a proxy's page) is quoted: one line, made safe.
+      output.out(`  ${result.status === 'failed' ? c.red('✗') : c.yellow('–')} ${SYMBOLS[result.action]} ${safeText(result.address)}: ${safeFolded(`${message}${code}`)}`);
+      if (error?.hint) output.out(c.dim(`      hint: ${safeFolded(error.hint)}`));
     }
     output.out('');
-    output.out(`Run "${commandLine(rerunOf(flow, 'finish', session))}" again to finish: what landed is not redone.`);
+    output.out(`Run "${safeText(commandLine(rerunOf(flow, 'finish', session)))}" again to finish: what landed is not redone.`);
     outcome = done > 0 ? 'partial' : 'failed';
     exitStatus = 1;
     return 1;
@@ -331,7 +327,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       appendAuditRecord(root, env.name, record);
     } catch (error) {
       if (!isDescopeRunError(error)) throw error;
-      output.err(`${c.yellow('warning:')} ${error.message}`);
+      output.err(`${c.yellow('warning:')} ${safeText(error.message)}`);
     }
     journal?.finish();
     lock?.release();

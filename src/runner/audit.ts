@@ -12,6 +12,7 @@ import path from 'node:path';
 import { DescopeRunError, EnvironmentError } from '../errors.ts';
 // The environment-name rule also keeps a name from reaching outside the audit folder.
 import { ENV_NAME } from './environment.ts';
+import { formatJson, safeText } from './safe-text.ts';
 
 export const AUDIT_VERSION = 1;
 
@@ -155,7 +156,8 @@ export function appendAuditRecord(root: string, env: string, record: AuditRecord
     const existed = existsSync(file);
     const prefix = existed && endsTorn(file) ? '\n' : '';
     // One write with O_APPEND: concurrent writers each land whole lines.
-    appendFileSync(file, `${prefix}${JSON.stringify(record)}\n`, { mode: 0o600, flag: 'a' });
+    // formatJson: the same JSON, with bidi and control characters escaped, so `tail` shows text.
+    appendFileSync(file, `${prefix}${formatJson(record)}\n`, { mode: 0o600, flag: 'a' });
     if (!existed || (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   } catch (error) {
     throw ioError(root, file, 'write the audit record', error);
@@ -250,13 +252,13 @@ export interface AuditPaint {
 
 function formatTime(iso: string): string {
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return iso;
+  if (Number.isNaN(ms)) return safeText(iso);
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
 function formatCommit(git: AuditRecord['git']): string {
   if (!git) return '-';
-  return `${git.commit.slice(0, 8)}${git.dirty ? '*' : ''}`;
+  return `${safeText(String(git.commit).slice(0, 8))}${git.dirty ? '*' : ''}`;
 }
 
 function formatChanges(changes: readonly AuditChange[]): string {
@@ -281,22 +283,26 @@ function paintOutcome(outcome: string, paint: AuditPaint | undefined): (s: strin
 
 const HEADER = ['TIME', 'ENV', 'USER', 'COMMIT', 'CHANGES', 'OUTCOME', 'DURATION'] as const;
 
-/** The records as the lines of a table, a header first. Pure; colours the outcome only when given `paint`. */
+/**
+ * The records as the lines of a table, a header first. Pure; colours the outcome only when given
+ * `paint`. The log is a file anyone with the folder can edit: every cell is made safe.
+ */
 export function formatAuditTable(records: readonly AuditRecord[], options: { paint?: AuditPaint } = {}): string[] {
   const rows = records.map((r) => [
     formatTime(r.time),
-    r.environment,
-    r.user,
+    safeText(r.environment),
+    safeText(r.user),
     formatCommit(r.git),
     formatChanges(r.changes),
-    r.outcome,
+    safeText(r.outcome),
     formatDuration(r.durationMs),
   ]);
-  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const width = (text: string): number => [...text].length;
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => width(row[i]!))));
   const OUTCOME = HEADER.indexOf('OUTCOME');
   const line = (cells: readonly string[], paintCell: (i: number, s: string) => string) =>
     cells
-      .map((cell, i) => paintCell(i, i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .map((cell, i) => paintCell(i, i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell))))
       .join('  ')
       .trimEnd();
   return [

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigValidationError, isDescopeRunError, UsageError } from '../errors.ts';
 import { createOutput, printIssues, type Output } from './output.ts';
+import { safeFolded, safeLines, safeText } from './safe-text.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -340,8 +341,11 @@ async function run(argv: string[], base: Omit<CommandContext, 'values' | 'positi
 
 /**
  * Expected errors print their message (one line, or one per build error) and a hint line; bugs
- * print a stack and say so. Exit code 1. An API error may quote a server's text (a Descope error
- * description, a proxy's page) with line breaks: folded, so it stays one line.
+ * print a stack and say so. Exit code 1. A message quotes data (names, paths, the content of plan,
+ * backup and lock files, a server's text), so it is made safe (./safe-text.ts): an API error's
+ * text (a Descope error description, a proxy's page) has its line breaks folded, so it stays one
+ * line; only a config that does not build has one line per build error; every other line break
+ * in a message is data and shows as `\n`.
  */
 export function reportError(output: Output, error: unknown): number {
   const { c } = output;
@@ -351,12 +355,12 @@ export function reportError(output: Output, error: unknown): number {
     return 1;
   }
   if (isDescopeRunError(error)) {
-    const oneLine = (text: string): string => (error.code === 'api' ? text.replace(/\s*[\r\n]+\s*/g, ' ').trim() : text);
-    output.err(`${c.red('error:')} ${oneLine(error.message)}`);
-    if (error.hint) output.err(c.dim(`  hint: ${oneLine(error.hint)}`));
+    const safe = error.code === 'api' ? safeFolded : error.code === 'config_load' ? safeLines : safeText;
+    output.err(`${c.red('error:')} ${safe(error.message)}`);
+    if (error.hint) output.err(c.dim(`  hint: ${error.code === 'api' ? safeFolded(error.hint) : safeText(error.hint)}`));
     return 1;
   }
   output.err(`${c.red('descope-run crashed: this is a bug in descope-run, please report it with the trace below.')}`);
-  output.err(error instanceof Error ? error.stack ?? error.message : String(error));
+  output.err(safeLines(error instanceof Error ? error.stack ?? error.message : String(error)));
   return 1;
 }

@@ -24,10 +24,16 @@
 //     auditUnavailable?: string (why there is no attribution: the audit search failed)
 //   }
 // Values are the plan's canonical values: a secret only ever appears as its `{env: NAME}` reference.
+//
+// Everything in a report but its wording is live data (names, values, flow documents, audit actors,
+// the audit search's error), so every formatter makes it safe (./safe-text.ts): text lines get
+// safeText, JSON formatJson, markdown and HTML safeText inside their own escaping. A U+202E in a
+// page would reorder what the reader sees; it is shown as the text `\u202e` instead.
 import type { AuditEntry } from '../runtime/index.ts';
 import { FIELD_KEYS } from './plan/flow-diff.ts';
 import { formatValue, PLAIN, SYMBOLS, type Paint } from './plan/format.ts';
 import type { Change, Kind, Plan } from './plan/types.ts';
+import { formatJson, safeFolded, safeLines, safeText } from './safe-text.ts';
 
 export const DRIFT_FORMATS = ['text', 'json', 'markdown', 'html'] as const;
 export type DriftFormat = (typeof DRIFT_FORMATS)[number];
@@ -172,13 +178,13 @@ export function computeDrift(plan: Plan, options: DriftOptions): DriftReport {
 const driftedCount = (n: number): string => `${n} drifted ${n === 1 ? 'address' : 'addresses'}`;
 
 export function formatHeading(report: DriftReport): string {
-  return `Drift in environment ${report.environment} (project ${report.projectId}): ${driftedCount(report.drifted.length)}`;
+  return `Drift in environment ${safeText(report.environment)} (project ${safeText(report.projectId)}): ${driftedCount(report.drifted.length)}`;
 }
 
-/** `2026-11-21T12:30:32Z` (no milliseconds); anything unparseable as it is. */
+/** `2026-11-21T12:30:32Z` (no milliseconds); anything unparseable as it is (made safe). */
 export function formatTime(iso: string): string {
   const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : iso;
+  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : safeText(iso);
 }
 
 const ACTION_WORDS: Record<DriftAction, string> = {
@@ -191,7 +197,7 @@ const ACTION_SYMBOLS: Record<DriftAction, string> = { missing: SYMBOLS.create, e
 
 function formatLastChange(last: LastChange | undefined): string | undefined {
   if (!last) return undefined;
-  return `last change: ${formatTime(last.time)} by ${last.actor || 'an unknown actor'} (${last.action || 'unknown action'})`;
+  return `last change: ${formatTime(last.time)} by ${safeText(last.actor) || 'an unknown actor'} (${safeText(last.action) || 'unknown action'})`;
 }
 
 /** Flow tasks and screens are whole objects: the report shows them in the diff, not inline. */
@@ -215,9 +221,10 @@ function unmanagedLine(report: DriftReport): string {
   return `Unmanaged: ${n} live ${n === 1 ? 'resource is' : 'resources are'} not in the config (not drift).`;
 }
 
-function auditLine(report: DriftReport): string | undefined {
+/** `quote` marks up the reason (the audit search's error, server text) in markdown. */
+function auditLine(report: DriftReport, quote: (reason: string) => string = (reason) => reason): string | undefined {
   return report.auditUnavailable
-    ? `Who and when: unknown, the audit trail could not be searched (${report.auditUnavailable}).`
+    ? `Who and when: unknown, the audit trail could not be searched (${quote(safeFolded(report.auditUnavailable))}).`
     : undefined;
 }
 
@@ -238,15 +245,17 @@ function diffLine(line: string, paint: Paint): string {
 
 export function formatDriftBlock(item: DriftedAddress, paint: Paint = PLAIN): string[] {
   const colour = colourOf(item.action, paint);
-  const lines = [`  ${colour(`${ACTION_SYMBOLS[item.action]} ${item.address}`)}  ${paint.dim(ACTION_WORDS[item.action])}`];
-  const width = Math.max(0, ...item.fields.map((f) => f.field.length));
-  for (const f of item.fields) {
-    const name = `${f.field}:`.padEnd(width + 1);
+  const lines = [`  ${colour(`${ACTION_SYMBOLS[item.action]} ${safeText(item.address)}`)}  ${paint.dim(ACTION_WORDS[item.action])}`];
+  // A flow's fields are named by its live task and screen ids.
+  const names = item.fields.map((f) => safeText(f.field));
+  const width = Math.max(0, ...names.map((name) => name.length));
+  for (const [i, f] of item.fields.entries()) {
+    const name = `${names[i]!}:`.padEnd(width + 1);
     if (inDiff(item, f)) lines.push(`      ${name} ${flowEntryState(f)}`);
     else if (item.action === 'missing') lines.push(`      ${name} ${formatValue(f.config)}`);
     else lines.push(`      ${name} ${paint.red(formatValue(f.live))} → ${paint.green(formatValue(f.config))}`);
   }
-  for (const line of (item.diff ?? '').split('\n')) if (line !== '') lines.push(`      ${diffLine(line, paint)}`);
+  for (const line of (item.diff ?? '').split('\n')) if (line !== '') lines.push(`      ${diffLine(safeText(line), paint)}`);
   const last = formatLastChange(item.lastChange);
   if (last) lines.push(`      ${paint.dim(last)}`);
   return lines;
@@ -259,7 +268,7 @@ export function formatDriftText(report: DriftReport, paint: Paint = PLAIN): stri
   } else {
     lines.push(paint.dim(`Checked ${formatTime(report.checkedAt)}; values are shown live → config.`), '');
     for (const item of report.drifted) lines.push(...formatDriftBlock(item, paint), '');
-    lines.push(`${paint.bold(`${report.drifted.length} drifted:`)} ${counts(report)}. Run "descope-run diff --env ${report.environment}" for the plan that restores the config.`);
+    lines.push(`${paint.bold(`${report.drifted.length} drifted:`)} ${counts(report)}. Run "descope-run diff --env ${safeText(report.environment)}" for the plan that restores the config.`);
   }
   if (report.unmanaged > 0) lines.push(unmanagedLine(report));
   const audit = auditLine(report);
@@ -286,22 +295,22 @@ export function formatDriftJson(report: DriftReport): string {
     unmanaged: report.unmanaged,
     ...(report.auditUnavailable ? { auditUnavailable: report.auditUnavailable } : {}),
   };
-  return JSON.stringify(out, null, 2);
+  return formatJson(out, 2);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Markdown (a PR comment): a heading, then a table per address. Every value goes in as <code>
-// with HTML entities, so nothing in it (pipes, backticks, tags) can change the markup.
+// Markdown (a PR comment): a heading, then a table per address. Every piece of data goes in as
+// <code> with HTML entities, so nothing in it (pipes, backticks, tags, line breaks) can change the
+// markup, and no URL in it becomes a link (GitHub links bare URLs in text, never in code).
 
+/** HTML-escaped, after safeText: no tag, no entity, no control or bidi character, one line. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return safeText(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-/** For markdown: entity-escaped, pipes and backticks too, on one line. */
+/** For markdown: entity-escaped, pipes and backticks too, on one line (safeText escapes line breaks). */
 function mdText(text: string): string {
-  return escapeHtml(text)
-    .replace(/[|`*_[\]\\]/g, (ch) => `&#${ch.charCodeAt(0)};`)
-    .replace(/\r?\n/g, ' ');
+  return escapeHtml(text).replace(/[|`*_[\]\\]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 const mdCode = (text: string): string => `<code>${mdText(text)}</code>`;
@@ -331,14 +340,18 @@ export function formatDriftMarkdown(report: DriftReport): string {
       lines.push('');
     }
     if (item.diff) {
-      const marks = fence(item.diff);
-      lines.push('<details><summary>Diff (live → config)</summary>', '', `${marks}diff`, item.diff, marks, '', '</details>', '');
+      // Inside the fence nothing is markup; its lines are made safe, and it is longer than any run of backticks in them.
+      const diff = safeLines(item.diff);
+      const marks = fence(diff);
+      lines.push('<details><summary>Diff (live → config)</summary>', '', `${marks}diff`, diff, marks, '', '</details>', '');
     }
-    const last = formatLastChange(item.lastChange);
-    if (last) lines.push(`_${mdText(last.charAt(0).toUpperCase() + last.slice(1))}_`);
+    const last = item.lastChange;
+    if (last) {
+      lines.push(`_Last change: ${mdText(formatTime(last.time))} by ${last.actor ? mdCode(last.actor) : 'an unknown actor'} (${last.action ? mdCode(last.action) : 'unknown action'})_`);
+    }
   }
-  const footer = [report.unmanaged > 0 ? unmanagedLine(report) : undefined, auditLine(report)].filter((l): l is string => l !== undefined);
-  if (footer.length > 0) lines.push('', ...footer.map(mdText));
+  const footer = [report.unmanaged > 0 ? mdText(unmanagedLine(report)) : undefined, auditLine(report, mdCode)].filter((l): l is string => l !== undefined);
+  if (footer.length > 0) lines.push('', ...footer);
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
@@ -364,6 +377,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: .4rem .9rem; border-top: 1px solid var(--line); }
 thead th { border-top: 0; color: var(--muted); font-weight: 600; font-size: .85rem; }
 code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+code { unicode-bidi: isolate; }
 td code { white-space: pre-wrap; word-break: break-word; }
 pre { margin: 0; padding: .75rem .9rem; overflow-x: auto; border-top: 1px solid var(--line); }
 pre .add { color: var(--missing); } pre .del { color: var(--extra); } pre .hunk { color: var(--muted); }
@@ -460,7 +474,7 @@ export function computeDriftDelta(previous: ReadonlySet<string> | undefined, rep
 }
 
 function listed(addresses: readonly string[], max = 5): string {
-  const shown = addresses.slice(0, max).join(', ');
+  const shown = addresses.slice(0, max).map(safeText).join(', ');
   return addresses.length > max ? `${shown}, +${addresses.length - max} more` : shown;
 }
 
@@ -483,10 +497,11 @@ export interface DriftNotification {
 
 export function computeNotification(report: DriftReport, delta: DriftDelta): DriftNotification {
   const n = delta.newlyDrifted.length;
-  // Slack reads &, < and > as markup: its documented escapes keep a hostile name plain text.
+  // Slack reads &, < and > as markup: its documented escapes keep a hostile name plain text; the
+  // names in it are made safe first (./safe-text.ts), since a chat client shows bidi controls too.
   const slack = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const text = slack(
-    `Drift in environment ${report.environment} (project ${report.projectId}): ` +
+    `Drift in environment ${safeText(report.environment)} (project ${safeText(report.projectId)}): ` +
       `${n} new drifted ${n === 1 ? 'address' : 'addresses'} (${listed(delta.newlyDrifted, 10)}); ` +
       `${driftedCount(report.drifted.length)} in all.`,
   );

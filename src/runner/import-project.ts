@@ -14,7 +14,12 @@
 // characters are written as JSON escapes (`\u007b`, `\u0023`): the file is still the same JSON
 // document, and Nunjucks sees only text, so it renders as it is. (Structural braces never form
 // such a pair: indented JSON puts a newline or `}` after every `{`.)
+//
+// The files are code and documents the user reviews and commits: a live name's bidi, invisible
+// and control characters are written as \u escapes (the same string once parsed), never raw, so
+// what an editor or a code review shows is what the code says ("Trojan Source").
 import type { RequestBudget } from '../dsl/types.ts';
+import { escapeJsonText, safeText } from './safe-text.ts';
 import {
   tenantSsoAddress,
   type CanonicalFlow,
@@ -362,7 +367,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** A JS string literal: JSON's, with U+2028/U+2029 escaped too (older tools choke on them). */
 export function stringLiteral(value: string): string {
-  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16)}`);
+  return escapeJsonText(JSON.stringify(value));
 }
 
 /** A property name: bare when it is an identifier, else quoted; `__proto__` computed, so it stays a key. */
@@ -405,7 +410,7 @@ function call(builder: string, argument: Record<string, unknown>, indent: string
 }
 
 function comment(line: string): string {
-  return line.replace(/\r?\n/g, ' ');
+  return safeText(line.replace(/\r?\n/g, ' '));
 }
 
 /**
@@ -440,7 +445,7 @@ function readableFlow(document: CanonicalFlow): Record<string, unknown> {
 
 /** Indented JSON in which no Nunjucks tag can start (see the header). */
 export function renderTemplateJson(document: unknown): string {
-  return `${JSON.stringify(document, null, 2).replace(/\{(?=[{%#])|#(?=\})/g, (ch) => (ch === '{' ? '\\u007b' : '\\u0023'))}\n`;
+  return `${escapeJsonText(JSON.stringify(document, null, 2)).replace(/\{(?=[{%#])|#(?=\})/g, (ch) => (ch === '{' ? '\\u007b' : '\\u0023'))}\n`;
 }
 
 function renderEnvironment(env: ImportEnvironment): string {

@@ -1,8 +1,12 @@
 // Where the CLI prints. The one place that decides colour: kleur on a terminal, plain text when
-// not a TTY, with --no-color, or with NO_COLOR set (FORCE_COLOR forces it on).
+// not a TTY, with --no-color, or with NO_COLOR set (FORCE_COLOR forces it on). And the one place
+// that writes: every line goes through `safeOutput` (./safe-text.ts), the net that lets no control
+// character but LF and TAB, and no escape sequence but the painter's own colours, reach the
+// terminal. Write through out, err and status only, never to `stdout` / `stderr` directly.
 import kleur from 'kleur';
 import type { Writable } from 'node:stream';
 import { formatIssue, type Issue } from '../errors.ts';
+import { safeOutput, safeText } from './safe-text.ts';
 
 export interface Output {
   readonly color: boolean;
@@ -10,6 +14,11 @@ export interface Output {
   out(line?: string): void;
   /** A line for stderr (progress, warnings, errors). */
   err(line?: string): void;
+  /**
+   * A one-line status on stderr, rewritten in place, when stderr is a terminal (nothing otherwise);
+   * no text clears it. The text is shown as plain data (./safe-text.ts safeText), never painted.
+   */
+  status(text?: string): void;
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly c: typeof kleur;
@@ -33,13 +42,26 @@ export function createOutput(options: OutputOptions = {}): Output {
   const stderr = options.stderr ?? process.stderr;
   const color = wantsColor(stdout, options.noColor ?? false, options.processEnv ?? process.env);
   kleur.enabled = color;
+  const tty = stderr.isTTY === true;
+  let statusShown = false;
   return {
     color,
     stdout,
     stderr,
     c: kleur,
-    out: (line = '') => void stdout.write(`${line}\n`),
-    err: (line = '') => void stderr.write(`${line}\n`),
+    out: (line = '') => void stdout.write(`${safeOutput(line, color)}\n`),
+    err: (line = '') => void stderr.write(`${safeOutput(line, color)}\n`),
+    status(text) {
+      if (!tty) return;
+      // CR and erase-line are the status line's own controls, the only ones written past the net.
+      if (text !== undefined && text !== '') {
+        stderr.write(`\r\x1b[K${safeText(text)}`);
+        statusShown = true;
+      } else if (statusShown) {
+        stderr.write('\r\x1b[K');
+        statusShown = false;
+      }
+    },
   };
 }
 
@@ -47,8 +69,9 @@ export function createOutput(options: OutputOptions = {}): Output {
 export function printIssues(output: Output, issues: readonly Issue[]): void {
   const { c } = output;
   for (const issue of issues) {
-    output.err(`${c.red('✗')} ${formatIssue(issue)}`);
-    if (issue.hint) output.err(c.dim(`    hint: ${issue.hint}`));
+    // An issue quotes the config (names, values), and a template's or a bundler's text.
+    output.err(`${c.red('✗')} ${safeText(formatIssue(issue))}`);
+    if (issue.hint) output.err(c.dim(`    hint: ${safeText(issue.hint)}`));
   }
 }
 

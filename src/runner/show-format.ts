@@ -1,6 +1,8 @@
 // What `descope-run show` prints, from records already read: aligned tables, JSON, and a small
-// YAML emitter for JSON values. Pure: no I/O, no colour.
+// YAML emitter for JSON values. Pure: no I/O, no colour. Every live string is made safe
+// (./safe-text.ts): table cells with safeText, JSON and YAML with their own \u escapes.
 import type { CanonicalPermission, CanonicalRole, CanonicalTenant, CanonicalTheme, FlowSummary } from '../runtime/model.ts';
+import { formatJson, hasUnsafe, replaceUnsafe, safeText } from './safe-text.ts';
 
 export const SHOW_VIEWS = ['tenants', 'roles', 'permissions', 'flows', 'theme'] as const;
 export type ShowView = (typeof SHOW_VIEWS)[number];
@@ -49,7 +51,7 @@ export function computeShowValue(data: ShowData): unknown {
 
 /** The output of one view in one format, as lines. `project` names the project in the "empty" message. */
 export function formatShow(data: ShowData, format: ShowFormat, project: string): string[] {
-  if (format === 'json') return [JSON.stringify(computeShowValue(data), null, 2)];
+  if (format === 'json') return [formatJson(computeShowValue(data), 2)];
   if (format === 'yaml') return [formatYaml(computeShowValue(data))];
   return formatShowTable(data, project);
 }
@@ -60,13 +62,6 @@ export function formatShow(data: ShowData, format: ShowFormat, project: string):
 /** Widest a cell may be before it is cut with "…"; the last column of each view is wider. */
 const CELL_MAX = 40;
 const LAST_CELL_MAX = 60;
-
-/** Live names can hold anything: control characters become visible escapes, never terminal codes. */
-function cleanCell(text: string): string {
-  return text
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 function width(text: string): number {
   return [...text].length;
@@ -80,7 +75,8 @@ export function truncateCell(text: string, max: number): string {
 
 /** Header and rows as aligned lines: two spaces between columns, the last column not padded. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], maxWidths: readonly number[] = []): string[] {
-  const cells = rows.map((row) => row.map((cell, i) => truncateCell(cleanCell(cell), maxWidths[i] ?? CELL_MAX)));
+  // Live names can hold anything: control and bidi characters become visible escapes, never terminal codes.
+  const cells = rows.map((row) => row.map((cell, i) => truncateCell(safeText(cell), maxWidths[i] ?? CELL_MAX)));
   const widths = header.map((h, i) => Math.max(width(h), ...cells.map((row) => width(row[i] ?? ''))));
   const line = (row: readonly string[]) =>
     row
@@ -193,8 +189,6 @@ const RESERVED = new Set(['true', 'false', 'yes', 'no', 'y', 'n', 'on', 'off', '
 const INDICATOR_START = /^[-?:,[\]{}#&*!|>'"%@`]/;
 /** Numbers in either schema (ints, floats, 0x / 0o / 0b, .inf / .nan), timestamps, sexagesimals: anything starting like a number. */
 const NUMBER_LIKE = /^[-+]?(\.?[0-9]|\.(inf|nan)$)/i;
-/** YAML reads only tab, LF, CR, 0x20-0x7E, 0x85 and 0xA0 up as printable; line and paragraph separators and the BOM are best escaped too. */
-const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 
 function plainSafe(text: string): boolean {
   return (
@@ -206,7 +200,9 @@ function plainSafe(text: string): boolean {
     // `: ` starts a value and ` #` a comment; a trailing `:` makes a key.
     !/:(\s|$)/.test(text) &&
     !/\s#/.test(text) &&
-    !NEEDS_ESCAPE.test(text) &&
+    // YAML reads only tab, LF, CR, 0x20-0x7E, 0x85 and 0xA0 up as printable; the bidi, invisible
+    // and other unsafe characters (./safe-text.ts) are escaped too, so they go quoted.
+    !hasUnsafe(text) &&
     // Document markers, and YAML 1.1's merge key and value key.
     !text.startsWith('...') &&
     !text.startsWith('<<') &&
@@ -214,12 +210,12 @@ function plainSafe(text: string): boolean {
   );
 }
 
-/** A YAML double-quoted scalar: JSON's escapes, plus the characters YAML wants escaped that JSON leaves alone. */
+/** A YAML double-quoted scalar: JSON's escapes, plus every unsafe character JSON leaves alone (an astral one as YAML's \UXXXXXXXX). */
 function quoted(text: string): string {
-  return JSON.stringify(text).replace(
-    /[\u007f-\u009f\u2028\u2029\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return replaceUnsafe(JSON.stringify(text), (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 function yamlString(text: string): string {

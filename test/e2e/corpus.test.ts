@@ -150,6 +150,11 @@ function rechecksum(backup: Record<string, unknown>): Record<string, unknown> {
 const plan = () => JSON.parse(planText) as Record<string, unknown> & { changes: Record<string, unknown>[] };
 const backup = () => JSON.parse(backupText) as Record<string, unknown> & { state: Record<string, unknown> };
 
+/** Issue 11, item 8: erases the line, returns to its start, reverses the text, opens a C1 CSI, forges a plan line. */
+const TERMINAL_HOSTILE = 'x\u001b[2K\r\u202e\u009b\nPlan: 0 to create, 0 to update, 0 to delete. FORGED';
+/** What no output may hold raw (issue 11, item 8): CR, ESC, C1, bidi controls. */
+const RAW_CONTROL = /[\r\x1b\u0080-\u009f\u202a-\u202e\u2066-\u2069]/u;
+
 /** JSON nested `depth` levels deep: `[[[…]]]`. */
 const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
@@ -516,7 +521,8 @@ const CASES: Case[] = [
     category: 'environment',
     why: 'a look-alike environment name is refused, not silently another environment',
     args: ['apply', '--env', 're\u200Bmote', '--yes'],
-    names: 'environment "re\u200Bmote"',
+    // The zero-width space is shown, as its escape (issue 11, item 8).
+    names: 'environment "re\\u200bmote"',
     expect: [/not a valid environment name/],
   },
   {
@@ -1306,6 +1312,59 @@ const CASES: Case[] = [
     env: { DESCOPE_PROD_MANAGEMENT_KEY: 'a-prod-key' },
     names: 'tenants/acme.sso.clientSecret.env',
     expect: [/names DESCOPE_PROD_MANAGEMENT_KEY, a variable that by its name holds a Descope management key/],
+
+  // ----- issue 11, item 8: the terminal shows text, never commands. The message quotes the hostile
+  // text (ESC [2K, CR, U+202E, U+009B, a newline and a forged plan line): shown escaped, on its
+  // line (the run below checks every case's output for raw control and bidi characters). -----
+  {
+    name: 'a domain holding terminal controls',
+    category: 'config',
+    why: 'a value the issue quotes must not erase lines or forge a plan line',
+    files: { 'descope.config.ts': config(`defineConfig({ tenants: [tenant({ id: 'acme', name: 'Acme', selfProvisioningDomains: [${JSON.stringify(TERMINAL_HOSTILE)}] })] })`) },
+    args: ['validate', ...REMOTE],
+    names: 'descope.config.ts',
+    expect: [/\\u202e/],
+  },
+  {
+    name: 'a default role holding terminal controls',
+    category: 'config',
+    why: 'a name the issue quotes, as the config spells it',
+    files: { 'descope.config.ts': config(`defineConfig({ tenants: [tenant({ id: 'acme', name: 'Acme', defaultRoles: [${JSON.stringify(TERMINAL_HOSTILE)}] })] })`) },
+    args: [...APPLY],
+    names: 'descope.config.ts',
+    expect: [/\\u202e/],
+  },
+  {
+    name: '--env holding terminal controls',
+    category: 'environment',
+    why: 'an argument quoted in the message (a CI job passing a branch name)',
+    args: ['diff', '--env', TERMINAL_HOSTILE],
+    names: 'environment "x',
+    expect: [/\\u001b\[2K\\r\\u202e\\u009b\\nPlan/],
+  },
+  {
+    name: '--target holding terminal controls',
+    category: 'plan',
+    why: 'an address quoted in the message',
+    args: [...APPLY, '--target', `tenants/${TERMINAL_HOSTILE}`],
+    names: '--target tenants/x',
+    expect: [/\\u202e/],
+  },
+  {
+    name: 'a plan for an environment whose name holds terminal controls',
+    category: 'plan',
+    why: 'a plan file is untrusted: its fields are quoted in the refusal',
+    setup: async (dir) => writeFile(path.join(dir, 'plan.json'), JSON.stringify({ ...plan(), environment: TERMINAL_HOSTILE, projectId: TERMINAL_HOSTILE })),
+    args: [...APPLY, '--plan', 'plan.json'],
+    names: 'plan.json',
+  },
+  {
+    name: 'a backup of an environment whose name holds terminal controls',
+    category: 'backup',
+    why: 'a backup file is untrusted: its fields are quoted in the refusal (checksum recomputed)',
+    setup: async (dir) => writeFile(path.join(dir, 'backup.json'), JSON.stringify(rechecksum({ ...backup(), environment: TERMINAL_HOSTILE, projectId: TERMINAL_HOSTILE }))),
+    args: ['rollback', ...REMOTE, '--to', 'backup.json', '--yes'],
+    names: 'backup',
   },
 ];
 
@@ -1346,6 +1405,8 @@ describe('hostile and broken input: exit 1, one clear message naming the file, n
         assert.equal(totals.length, 1, `one "N problems found." line\n${shown}`);
         assert.ok(issues[0]!.includes(c.names), `the first issue does not name ${c.names}\n${shown}`);
       }
+      assert.doesNotMatch(output, RAW_CONTROL, `a raw control or bidi character (issue 11, item 8)\n${shown}`);
+      assert.doesNotMatch(output, /^\s*Plan: 0 to create/m, `a forged line\n${shown}`);
       for (const pattern of c.expect ?? []) assert.match(result.stderr, pattern, shown);
       assert.equal(writeCalls - writesBefore, 0, `a write call reached the API\n${shown}`);
     });

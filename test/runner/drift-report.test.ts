@@ -15,6 +15,7 @@ import {
   formatDriftJson,
   formatDriftMarkdown,
   formatDriftText,
+  formatWatchLine,
   type DriftReport,
 } from '../../src/runner/drift-report.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
@@ -242,8 +243,75 @@ describe('formats', () => {
 
   test('the audit line when the trail could not be searched', () => {
     const report = { ...REPORT, auditUnavailable: 'Descope answered 403 E123' };
-    const lines = [formatDrift(report, 'text'), formatDriftMarkdown(report), formatDriftHtml(report)];
+    const lines = [formatDrift(report, 'text'), formatDriftHtml(report)];
     for (const out of lines) assert.equal(out.match(/Who and when: unknown, the audit trail could not be searched \(Descope answered 403 E123\)\./g)?.length, 1);
+    // In markdown the reason (server text) is code, so a URL in it is not made a link.
+    assert.equal(formatDriftMarkdown(report).match(/Who and when: unknown, the audit trail could not be searched \(<code>Descope answered 403 E123<\/code>\)\./g)?.length, 1);
+  });
+});
+
+describe('formats: live data (names, values, flow tasks, audit actors, the audit error) is shown, never obeyed', () => {
+  const ESC = '\x1b';
+  const EVIL = `x${ESC}[2K\r${ESC}]8;;http://evil${ESC}\\link${ESC}]8;;${ESC}\\\u202e\u009b | \`\`\`\n  Plan: 0 to create. FORGED`;
+  const RAW = /[\r\x1b\u0080-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/u;
+  const evilFlow = flowDoc({
+    id: 'login',
+    tasks: {
+      '1': { id: '1', type: 'screen', name: EVIL, screenId: 'SC1', next: { rules: [{ interactionId: 'go', taskId: '2' }] } },
+      '2': { id: '2', type: 'automated', name: 'End', action: 'logged-in', next: {} },
+      [EVIL]: { id: EVIL, type: 'automated', name: 'Extra', action: 'x', next: {} },
+    },
+  });
+  const evilPlan = plan(
+    { tenants: [tenant({ id: 'acme', name: 'Acme' })], flows: [{ doc: login }], prune: { roles: true } },
+    { tenants: [{ id: 'acme', name: EVIL }], roles: [{ name: EVIL }], flows: [evilFlow] },
+  );
+  const report: DriftReport = {
+    ...computeDrift(evilPlan, { checkedAt: CHECKED, audit: [entry('tenants/acme', 5_000, EVIL, `https://evil.example/${EVIL}`)] }),
+    auditUnavailable: `see https://evil.example ${EVIL}`,
+  };
+
+  test('text: one line per entry, every character visible', () => {
+    const lines = formatDriftText(report);
+    assert.ok(lines.some((line) => line.includes('\\u202e')));
+    for (const line of lines) {
+      assert.doesNotMatch(line, RAW, JSON.stringify(line));
+      assert.ok(!line.includes('\n'));
+      assert.doesNotMatch(line, /^\s*Plan: 0 to create\. FORGED/);
+    }
+  });
+
+  test('markdown: the names stay in their code spans and table cells, outside code no URL, the fence stays closed', () => {
+    const md = formatDriftMarkdown(report);
+    assert.doesNotMatch(md, RAW);
+    for (const line of md.split('\n')) assert.doesNotMatch(line, /^\s*Plan: 0 to create\. FORGED/);
+    for (const row of md.split('\n').filter((line) => line.startsWith('| '))) assert.equal(row.split('|').length, 5, `3 cells: ${row}`);
+    // Outside code spans and the fence, no data: no backtick, no pipe, no URL.
+    const fenced = md.match(/^(`{3,})diff\n[\s\S]*?\n\1$/m);
+    assert.ok(fenced, 'the diff is one fenced block');
+    assert.ok(!fenced[0].slice(fenced[1]!.length + 5, -fenced[1]!.length).includes(fenced[1]!), 'no run of backticks inside closes the fence');
+    const prose = md.replace(fenced[0], '').replace(/<code>.*?<\/code>/g, '');
+    assert.doesNotMatch(prose, /https?:|evil\.example/);
+  });
+
+  test('html: no bidi or control character, their escapes visible; json: the same values, escaped', () => {
+    const html = formatDriftHtml(report);
+    assert.doesNotMatch(html, RAW);
+    assert.ok(html.includes('\\u202e'));
+    assert.doesNotMatch(html, /<a\b|href=/);
+    const json = formatDriftJson(report);
+    assert.doesNotMatch(json, RAW);
+    const parsed = JSON.parse(json) as DriftReport;
+    assert.equal(parsed.drifted.find((d) => d.address === 'tenants/acme')!.fields[0]!.live, EVIL);
+    assert.equal(parsed.auditUnavailable, report.auditUnavailable);
+  });
+
+  test('the watch line and the Slack text', () => {
+    const delta = computeDriftDelta(undefined, report);
+    assert.doesNotMatch(formatWatchLine(report, delta), RAW);
+    const note = computeNotification(report, delta);
+    assert.doesNotMatch(note.text, RAW);
+    assert.ok(!note.text.includes('\n'));
   });
 });
 

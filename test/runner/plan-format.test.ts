@@ -254,3 +254,54 @@ describe('formatValue', () => {
     assert.equal(text, `${JSON.stringify(long).slice(0, VALUE_WIDTH - 1)}… (302 characters)`);
   });
 });
+
+describe('formatPlan: live data is shown as text, never obeyed by the terminal', () => {
+  const ESC = '\x1b';
+  /** Erases the line, returns to its start, plants a link, reverses the text, opens a C1 CSI, and forges a summary line. */
+  const HOSTILE = `x${ESC}[2K\r${ESC}]8;;http://evil${ESC}\\link${ESC}]8;;${ESC}\\\u202e\u009b\n  Plan: 0 to create, 0 to update, 0 to delete. FORGED`;
+  const RAW = /[\r\x1b\u009b\u202e\u2028]/u;
+  const liveFlow = flowDoc({
+    id: 'login',
+    tasks: {
+      '1': { id: '1', type: 'screen', name: HOSTILE, screenId: 'SC1', next: { rules: [{ interactionId: 'go', taskId: '2' }] } },
+      '2': { id: '2', type: 'automated', name: 'End', action: 'logged-in', next: {} },
+      [HOSTILE]: { id: HOSTILE, type: 'automated', name: 'Extra', action: 'x', next: {} },
+    },
+  });
+  const hostilePlan = (allowDelete: boolean): Plan =>
+    plan(
+      {
+        tenants: [tenant({ id: 'acme', name: 'Acme' })],
+        roles: [role({ name: 'Reader', renamedFrom: HOSTILE })],
+        flows: [{ doc: flowDoc({ id: 'login' }) }],
+        theme: themeDoc('#6200ee'),
+        prune: { tenants: true },
+      },
+      {
+        tenants: [{ id: 'acme', name: HOSTILE }, { id: `evil${HOSTILE}`, name: 'Evil' }],
+        roles: [{ name: HOSTILE, id: 'R1' }, { name: `other${HOSTILE}`, id: 'R2' }],
+        permissions: [{ name: HOSTILE }],
+        flows: [liveFlow],
+        listedFlows: [{ id: `old${HOSTILE}` }],
+        theme: { id: 'T1', ...themeDoc('#0052cc'), [HOSTILE]: { [HOSTILE]: HOSTILE } },
+      },
+      { allowDelete },
+    );
+
+  for (const allowDelete of [false, true]) {
+    test(`every line is one line of text: names, values, flow tasks, theme keys, held and unmanaged (allowDelete: ${allowDelete})`, () => {
+      const lines = formatPlan(hostilePlan(allowDelete), PLAIN);
+      assert.ok(lines.some((line) => line.includes('\\u202e')), 'the hostile text is shown, escaped');
+      for (const line of lines) {
+        assert.doesNotMatch(line, RAW, JSON.stringify(line));
+        assert.ok(!line.includes('\n'), JSON.stringify(line));
+        assert.doesNotMatch(line, /^\s*Plan: 0 to create, 0 to update, 0 to delete\. FORGED/);
+      }
+    });
+  }
+
+  test('values keep their JSON form; the escapes are visible where JSON leaves characters raw', () => {
+    assert.equal(formatValue('a\u202eb\u009bc\u2028'), '"a\\u202eb\\u009bc\\u2028"');
+    assert.equal(formatValue(`${ESC}[2K`), '"\\u001b[2K"');
+  });
+});

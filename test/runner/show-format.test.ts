@@ -74,6 +74,13 @@ describe('formatYaml: strings', () => {
     ['nel\u0085', '"nel\\u0085"'],
     ['ls\u2028', '"ls\\u2028"'],
     ['\ufeffbom', '"\\ufeffbom"'],
+    // Issue 11, item 8: bidi, zero-width and tag characters are escaped too (an astral one as YAML's \U).
+    ['rev\u202eersed', '"rev\\u202eersed"'],
+    ['csi\u009b2K', '"csi\\u009b2K"'],
+    ['zw\u200bsp', '"zw\\u200bsp"'],
+    ['tag\u{e0041}', '"tag\\U000e0041"'],
+    // Like JSON, YAML escapes every such character (the value is the same): an emoji's selector too.
+    ['emoji ❤️', '"emoji ❤\\ufe0f"'],
     ['quote"inside', 'quote"inside'],
     ['"quoted"', '"\\"quoted\\""'],
     ["it's", "it's"],
@@ -163,7 +170,7 @@ describe('formatTable', () => {
 
   test('control characters in a live value never reach the terminal', () => {
     const [, row] = formatTable(['NAME', 'X'], [['evil\u001b[2J\nname\there', 'x']]);
-    assert.equal(row, 'evil\\u001b[2J name here  x');
+    assert.equal(row, 'evil\\u001b[2J\\nname\\there  x');
   });
 });
 

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.ts';
 import { formatAuditTable, readAuditLog } from '../audit.ts';
 import type { CommandRun } from '../cli.ts';
 import { findProjectRoot } from '../load-config.ts';
+import { formatJson, safeText } from '../safe-text.ts';
 
 function parseSince(value: string): Date {
   const date = new Date(value);
@@ -23,17 +24,17 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
 
   const log = readAuditLog(root, { ...(env !== undefined ? { env } : {}), ...(since ? { since } : {}) });
   for (const problem of log.problems) {
-    output.err(`${output.c.yellow('warning:')} ${problem.file}:${problem.line}: ${problem.message}`);
+    output.err(`${output.c.yellow('warning:')} ${safeText(problem.file)}:${problem.line}: ${problem.message}`);
   }
 
   if (values.json === true) {
     const records = log.records.map(({ file: _file, ...record }) => record);
-    output.out(JSON.stringify(records, null, 2));
+    output.out(formatJson(records, 2));
     return 0;
   }
   if (log.records.length === 0) {
     const after = since ? ` since ${since.toISOString()}` : '';
-    if (env !== undefined) output.out(`No applies recorded for environment "${env}"${after}.`);
+    if (env !== undefined) output.out(`No applies recorded for environment "${safeText(env)}"${after}.`);
     else if (since) output.out(`No applies recorded${after}.`);
     else output.out('No applies recorded yet (.descope/audit/ is empty).');
     return 0;

@@ -9,6 +9,7 @@ import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
 import { findProjectRoot } from '../load-config.ts';
 import { openEnvironmentSession, readLive } from '../live-plan.ts';
 import { flowAddress, permissionAddress, roleAddress, tenantAddress } from '../../dsl/address.ts';
+import { safeText } from '../safe-text.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { values, positionals, output, cwd, processEnv } = ctx;
@@ -23,13 +24,14 @@ export const run: CommandRun = async (ctx) => {
       if (arg !== undefined) throw new UsageError(`unexpected argument "${arg}"`, { hint: 'run "descope-run backup list --env NAME"' });
       const entries = listBackups(root, env.name);
       if (entries.length === 0) {
-        output.out(`No backups of environment "${env.name}" (${path.relative(root, backupDir(root, env.name)) || '.'}/ is empty).`);
+        output.out(`No backups of environment "${safeText(env.name)}" (${path.relative(root, backupDir(root, env.name)) || '.'}/ is empty).`);
         return 0;
       }
+      // A backup is a file anyone with the folder can edit: its cells are shown as text.
       const rows = entries.map((e) =>
         e.backup
-          ? [e.id, e.backup.kind, e.backup.projectId, describeState(e.backup.state)]
-          : [e.id, c.red('corrupt'), '-', e.problem ?? ''],
+          ? [safeText(e.id), safeText(e.backup.kind), safeText(e.backup.projectId), describeState(e.backup.state)]
+          : [safeText(e.id), c.red('corrupt'), '-', safeText(e.problem ?? '')],
       );
       const head = ['ID', 'KIND', 'PROJECT', 'CONTENTS'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -39,8 +41,8 @@ export const run: CommandRun = async (ctx) => {
     }
     if (arg === undefined) throw new UsageError('backup show: which backup?', { hint: 'pass an id from "descope-run backup list", or a file' });
     const backup = findBackup(root, env.name, arg);
-    output.out(`Backup ${backup.id} (${backup.kind}) of environment "${backup.environment}", project ${backup.projectId}`);
-    output.out(`  taken ${backup.createdAt} by descope-run ${backup.tool.version}; checksum ${backup.checksum.slice(0, 16)}… verified`);
+    output.out(`Backup ${safeText(backup.id)} (${safeText(backup.kind)}) of environment "${safeText(backup.environment)}", project ${safeText(backup.projectId)}`);
+    output.out(`  taken ${safeText(backup.createdAt)} by descope-run ${safeText(String(backup.tool.version))}; checksum ${backup.checksum.slice(0, 16)}… verified`);
     output.out(`  holds: ${describeState(backup.state)}`);
     const addresses = [
       ...Object.keys(backup.state.tenants ?? {}).map(tenantAddress),
@@ -49,7 +51,7 @@ export const run: CommandRun = async (ctx) => {
       ...Object.keys(backup.state.permissions ?? {}).map(permissionAddress),
       ...Object.keys(backup.state.flowSummaries ?? {}).map((id) => `${flowAddress(id)}${backup.state.flows?.[id] ? '' : ' (listed only)'}`),
     ];
-    for (const address of addresses) output.out(`  ${address}`);
+    for (const address of addresses) output.out(`  ${safeText(address)}`);
     return 0;
   }
   if (sub !== undefined) {
@@ -80,7 +82,7 @@ export const run: CommandRun = async (ctx) => {
     );
     const out = typeof values.out === 'string' ? path.resolve(cwd, values.out) : undefined;
     const file = out ? writeBackup(backup, out) : saveBackup(session.root, backup);
-    output.out(`${c.green('✓')} Backup ${backup.id} of environment "${session.env.name}" (${describeState(backup.state)}) written to ${path.relative(cwd, file) || file}.`);
+    output.out(`${c.green('✓')} Backup ${backup.id} of environment "${safeText(session.env.name)}" (${describeState(backup.state)}) written to ${safeText(path.relative(cwd, file) || file)}.`);
     if (keep !== undefined) {
       const removed = pruneBackups(session.root, session.env.name, keep);
       if (removed.length > 0) output.out(`Removed ${removed.length} older ${removed.length === 1 ? 'backup' : 'backups'} (--keep ${keep}).`);

@@ -5,6 +5,7 @@ import { openSession, planSession } from '../live-plan.ts';
 import { writePlanFile } from '../plan-file.ts';
 import { normalizeTargets } from '../plan/compute.ts';
 import { formatPlan } from '../plan/format.ts';
+import { formatJson, safeText } from '../safe-text.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { output, values } = ctx;
@@ -20,14 +21,14 @@ export const run: CommandRun = async (ctx) => {
     const out = typeof values.out === 'string' ? values.out : undefined;
     if (out) writePlanFile(out, plan);
     if (values.json === true) {
-      output.out(JSON.stringify(plan, null, 2));
+      output.out(formatJson(plan, 2));
     } else {
-      output.out(output.c.dim(`Environment "${plan.environment}": ${session.connection.description}.`));
+      output.out(output.c.dim(`Environment "${safeText(plan.environment)}": ${safeText(session.connection.description)}.`));
       output.out('');
       for (const line of formatPlan(plan, output.c)) output.out(line);
       if (out) {
         output.out('');
-        output.out(`Saved the plan to ${out}. Apply exactly it with: descope-run apply --env ${plan.environment} --plan ${out}`);
+        output.out(`Saved the plan to ${safeText(out)}. Apply exactly it with: descope-run apply --env ${safeText(plan.environment)} --plan ${safeText(out)}`);
       }
     }
     // Held deletes are pending changes too: the live project differs from what the config asks.

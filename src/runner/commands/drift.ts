@@ -35,6 +35,7 @@ import {
 } from '../drift-report.ts';
 import { openSession, planSession } from '../live-plan.ts';
 import type { Output } from '../output.ts';
+import { formatJson, safeFolded, safeText } from '../safe-text.ts';
 
 export const MIN_WATCH_MS = 5_000;
 const NOTIFY_TIMEOUT_MS = 10_000;
@@ -162,11 +163,12 @@ function writeReportFile(file: string, content: string): void {
 function printReport(output: Output, report: DriftReport, options: DriftOptions): void {
   if (options.out) {
     writeReportFile(options.out, formatDrift(report, options.format));
-    output.err(`Wrote the drift report (${report.drifted.length} drifted) to ${options.out}.`);
+    output.err(`Wrote the drift report (${report.drifted.length} drifted) to ${safeText(options.out)}.`);
   } else if (options.format === 'text') {
     for (const line of formatDriftText(report, output.c)) output.out(line);
   } else {
-    output.stdout.write(formatDrift(report, options.format));
+    // Through the output layer like every other line; out() adds the final newline back.
+    output.out(formatDrift(report, options.format).replace(/\n$/, ''));
   }
 }
 
@@ -186,8 +188,9 @@ export const run: CommandRun = async (ctx) => {
 // ---------------------------------------------------------------------------------------------
 // --watch
 
+/** An error's message on one line, safe to print (it may quote a server's text). */
 function message(error: unknown): string {
-  return isDescopeRunError(error) || error instanceof Error ? error.message : String(error);
+  return safeFolded(isDescopeRunError(error) || error instanceof Error ? error.message : String(error));
 }
 
 /** Resolves with the promise, or with `aborted` when the signal fires first. */
@@ -219,15 +222,15 @@ async function postNotification(output: Output, url: URL, payload: DriftNotifica
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
+      body: formatJson(payload),
       signal: AbortSignal.any([signal, AbortSignal.timeout(NOTIFY_TIMEOUT_MS)]),
     });
     await response.arrayBuffer().catch(() => undefined);
-    if (!response.ok) output.err(output.c.yellow(`warning: --notify: ${url.origin} answered ${response.status}; will notify again on new drift`));
+    if (!response.ok) output.err(output.c.yellow(`warning: --notify: ${safeText(url.origin)} answered ${response.status}; will notify again on new drift`));
   } catch (error) {
     if (signal.aborted) return;
     const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-    output.err(output.c.yellow(`warning: --notify: could not POST to ${url.origin} (${typeof cause === 'string' ? cause : message(error)})`));
+    output.err(output.c.yellow(`warning: --notify: could not POST to ${safeText(url.origin)} (${typeof cause === 'string' ? safeText(cause) : message(error)})`));
   }
 }
 
@@ -258,7 +261,7 @@ async function watch(ctx: CommandContext, holder: { session: Session }, options:
   const memory: AuditMemory = {};
   let previous: Set<string> | undefined;
   try {
-    output.err(output.c.dim(`Watching environment "${holder.session.env.name}" (${holder.session.connection.description}) every ${intervalMs / 1000} s; Ctrl-C stops.`));
+    output.err(output.c.dim(`Watching environment "${safeText(holder.session.env.name)}" (${safeText(holder.session.connection.description)}) every ${intervalMs / 1000} s; Ctrl-C stops.`));
     while (!signal.aborted) {
       const report = await watchCheck(ctx, holder, memory, signal);
       if (signal.aborted) break;

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { UsageError } from '../../errors.ts';
 import type { CommandRun } from '../cli.ts';
+import { safeText } from '../safe-text.ts';
 
 function number(name: string, value: unknown, check: (n: number) => boolean, expected: string): number | undefined {
   if (value === undefined) return undefined;
@@ -60,12 +61,13 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
   process.once('SIGINT', () => stop());
   process.once('SIGTERM', () => stop());
 
-  output.out(`Descope emulator listening on ${emulator.url}`);
-  output.out(`  project id:      ${emulator.projectId}`);
-  output.out(`  management key:  ${values['management-key'] === undefined ? `${emulator.managementKey} (the emulator's default)` : '(as given)'}`);
-  output.out(`  state:           ${stateFile ?? 'in memory'}`);
+  // The project id, the host and the state path are the caller's arguments: shown as text.
+  output.out(`Descope emulator listening on ${safeText(emulator.url)}`);
+  output.out(`  project id:      ${safeText(emulator.projectId)}`);
+  output.out(`  management key:  ${values['management-key'] === undefined ? `${safeText(emulator.managementKey)} (the emulator's default)` : '(as given)'}`);
+  output.out(`  state:           ${stateFile ? safeText(stateFile) : 'in memory'}`);
   if (rate) output.out(`  budget:          ${rate.requests} requests per ${rate.windowMs} ms`);
-  output.out(`Point the SDK at it: DescopeClient({ projectId, managementKey, baseUrl: '${emulator.url}' }). Ctrl-C stops it.`);
+  output.out(`Point the SDK at it: DescopeClient({ projectId, managementKey, baseUrl: '${safeText(emulator.url)}' }). Ctrl-C stops it.`);
 
   await stopped;
   await emulator.close();

@@ -24,6 +24,7 @@ import { renderImportedProject, type ImportEnvironment, type ImportedProject } f
 import { plural, printIssues } from '../output.ts';
 import { computePlan } from '../plan/compute.ts';
 import { computeDesiredProject } from '../plan/desired.ts';
+import { safeText } from '../safe-text.ts';
 
 export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   if (typeof values.out !== 'string' || values.out === '') {
@@ -48,7 +49,7 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   } finally {
     await connection.close();
   }
-  output.out(output.c.dim(`Environment "${env.name}": ${connection.description}.`));
+  output.out(output.c.dim(`Environment "${safeText(env.name)}": ${safeText(connection.description)}.`));
 
   const imported = renderImportedProject(live.state, {
     environment: importEnvironment(env, connection.projectId, dir),
@@ -68,8 +69,9 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   ];
   const display = path.relative(cwd, dir) || '.';
   output.out('');
-  output.out(`Imported into ${display}/: ${parts.join(', ')}.`);
-  for (const file of imported.files) output.out(`  ${file.path}`);
+  output.out(`Imported into ${safeText(display)}/: ${parts.join(', ')}.`);
+  // File names come from live flow ids.
+  for (const file of imported.files) output.out(`  ${safeText(file.path)}`);
   output.out('');
   if (problems.issues.length === 0 && problems.changes.length === 0) {
     output.out(c.green('✓') + ' The written config is valid and matches the live project: diff shows no changes.');
@@ -77,7 +79,7 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
     // Written anyway: it is the best starting point there is, and the problems say what to fix.
     if (problems.issues.length > 0) printIssues(output, problems.issues);
     if (problems.changes.length > 0) {
-      output.err(`${c.yellow('warning:')} diff would still show changes for: ${problems.changes.join(', ')}`);
+      output.err(`${c.yellow('warning:')} diff would still show changes for: ${problems.changes.map(safeText).join(', ')}`);
     }
     output.err(
       `${c.yellow('warning:')} the written config does not yet reproduce the live project (see above); fix these by hand before apply`,
@@ -85,12 +87,12 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   }
   if (imported.secrets.length > 0) {
     output.out('');
-    output.out(`Set these variables before apply: ${imported.secrets.map((s) => s.variable).join(', ')}`);
-    for (const s of imported.secrets) output.out(c.dim(`  ${s.variable}: the OIDC client secret of ${s.address} (Descope never returns it)`));
+    output.out(`Set these variables before apply: ${imported.secrets.map((s) => safeText(s.variable)).join(', ')}`);
+    for (const s of imported.secrets) output.out(c.dim(`  ${safeText(s.variable)}: the OIDC client secret of ${safeText(s.address)} (Descope never returns it)`));
   }
-  if (env.target === 'remote') output.out(c.dim(`The management key is read from ${env.keyVariable}.`));
+  if (env.target === 'remote') output.out(c.dim(`The management key is read from ${safeText(env.keyVariable)}.`));
   output.out(
-    c.dim(`The config imports 'descope-run'; for types in your editor, install it there: cd ${display} && npm install --save-dev descope-run`),
+    c.dim(`The config imports 'descope-run'; for types in your editor, install it there: cd ${safeText(display)} && npm install --save-dev descope-run`),
   );
   return 0;
 };

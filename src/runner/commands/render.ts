@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DescopeRunError, UsageError } from '../../errors.ts';
 import type { CommandRun } from '../cli.ts';
 import { compileProject } from '../compile.ts';
+import { formatJson, safeText } from '../safe-text.ts';
 
 export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   const only = Array.isArray(values.flow) ? new Set(values.flow.map(String)) : undefined;
@@ -32,15 +33,15 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   if (typeof values.out === 'string') {
     const dir = path.resolve(cwd, values.out);
     const written = await writeDocuments(dir, documents);
-    for (const file of written) output.err(`wrote ${path.relative(cwd, file) || file}`);
+    for (const file of written) output.err(`wrote ${safeText(path.relative(cwd, file) || file)}`);
     return 0;
   }
   if (only && only.size === 1 && flows.length === 1) {
-    output.out(JSON.stringify(flows[0]!.document, null, 2));
+    output.out(formatJson(flows[0]!.document, 2));
   } else {
     // One JSON value, so the output can be piped to jq: { flows: { <id>: <document> }, theme }.
     const all = { flows: Object.fromEntries(flows.map((f) => [f.id, f.document])), ...(theme ? { theme: { theme } } : {}) };
-    output.out(JSON.stringify(all, null, 2));
+    output.out(formatJson(all, 2));
   }
   return 0;
 };

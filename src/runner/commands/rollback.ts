@@ -11,6 +11,7 @@ import { computePlan, normalizeTargets } from '../plan/compute.ts';
 import { computeDesiredFromBackup, computeScope, type DesiredProject } from '../plan/desired.ts';
 import { formatChange } from '../plan/format.ts';
 import type { Plan } from '../plan/types.ts';
+import { safeText } from '../safe-text.ts';
 
 /**
  * The newest backup before the last apply: the one it took, or (after an apply --no-backup) the
@@ -77,7 +78,7 @@ export const run: CommandRun = async (ctx) => {
           { hint: `roll back with --env ${backup.environment}` },
         );
       }
-      output.out(output.c.dim(`Restoring backup ${backup.id} (${backup.kind}, ${backup.createdAt}): ${describeState(backup.state)}.`));
+      output.out(output.c.dim(`Restoring backup ${safeText(backup.id)} (${safeText(backup.kind)}, ${safeText(backup.createdAt)}): ${describeState(backup.state)}.`));
       try {
         desired = computeDesiredFromBackup(backup.state, backup.roleIds, `backup ${backup.id}`);
       } catch (error) {
@@ -111,10 +112,10 @@ export const run: CommandRun = async (ctx) => {
       if (plan.changes.length === 0) {
         // With --only, only those addresses were compared: say so, and claim no more.
         const at = only.length > 0 ? ` at ${only.join(', ')}` : '';
-        output.out(c.green(`Verified: the live project equals backup ${backup!.id}${at} (${describeState(backup!.state)}).`));
+        output.out(c.green(`Verified: the live project equals backup ${safeText(backup!.id)}${safeText(at)} (${describeState(backup!.state)}).`));
         return true;
       }
-      output.out(c.red(`Verification failed: the live project still differs from backup ${backup!.id} in ${plan.changes.length} ${plan.changes.length === 1 ? 'place' : 'places'}:`));
+      output.out(c.red(`Verification failed: the live project still differs from backup ${safeText(backup!.id)} in ${plan.changes.length} ${plan.changes.length === 1 ? 'place' : 'places'}:`));
       for (const change of plan.changes) for (const line of formatChange(change, c)) output.out(line);
       return false;
     },

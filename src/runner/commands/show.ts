@@ -12,6 +12,7 @@ import type { CommandRun } from '../cli.ts';
 import { connect } from '../connect.ts';
 import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
 import { findProjectRoot } from '../load-config.ts';
+import { safeFolded, safeText } from '../safe-text.ts';
 import { formatShow, SHOW_FORMATS, SHOW_VIEWS, type ShowData, type ShowFormat, type ShowView } from '../show-format.ts';
 
 function parseView(value: string | undefined): ShowView {
@@ -60,12 +61,12 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values, positio
 
   const onWait = (event: WaitEvent): void => {
     const seconds = (event.ms / 1000).toFixed(1);
-    output.err(output.c.dim(event.reason === 'rate-limit' ? `waiting ${seconds} s for the rate limit (${event.cause})` : `retrying ${event.address} in ${seconds} s (${event.cause})`));
+    output.err(output.c.dim(event.reason === 'rate-limit' ? `waiting ${seconds} s for the rate limit (${safeFolded(event.cause)})` : `retrying ${safeText(event.address)} in ${seconds} s (${safeFolded(event.cause)})`));
   };
   const connection = await connect(env, { processEnv, root, onWait });
   try {
     const data = await readShowData(connection.api, view);
-    for (const line of formatShow(data, format, connection.description)) output.out(line);
+    for (const line of formatShow(data, format, safeText(connection.description))) output.out(line);
     return 0;
   } finally {
     await connection.close();

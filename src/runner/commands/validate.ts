@@ -3,6 +3,7 @@ import type { CommandRun } from '../cli.ts';
 import { compileProject } from '../compile.ts';
 import { resolveCredentials } from '../environment.ts';
 import { plural } from '../output.ts';
+import { safeText } from '../safe-text.ts';
 
 export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   const project = await compileProject({
@@ -24,6 +25,6 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   ];
   const overrides = env.overridden.length > 0 ? `, with ${env.overridden.join(', ')} from the shell` : '';
   const target = env.target === 'emulator' ? 'the embedded emulator' : `project ${env.projectId ?? '(not set)'}${overrides}`;
-  output.out(`${output.c.green('✓')} ${project.configFile} is valid for environment "${env.name}" (${target}): ${parts.join(', ')}.`);
+  output.out(`${output.c.green('✓')} ${safeText(project.configFile)} is valid for environment "${safeText(env.name)}" (${safeText(target)}): ${parts.join(', ')}.`);
   return 0;
 };

@@ -2,7 +2,12 @@
 // ~ update, ± replace, - delete), its changed fields before → after, then what is held back, what is
 // left alone, and a summary line. Pure: returns lines; the caller prints them. Colour comes in as
 // a `paint` (kleur on a terminal, identity otherwise), so the golden files are plain text.
+//
+// A plan is made of live data (names, ids, values, flow documents): every piece of it that goes
+// into a line goes through safeText (../safe-text.ts) before it is painted, so a name can neither
+// break the line nor send the terminal a command.
 import { structuredPatch } from 'diff';
+import { safeText } from '../safe-text.ts';
 import { dependenciesOf, type Action, type Change, type FieldChange, type Plan } from './types.ts';
 
 export interface Paint {
@@ -49,12 +54,12 @@ function inline(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
-/** A value as the plan text shows it: JSON, a secret as its variable, long values cut. */
+/** A value as the plan text shows it: JSON, a secret as its variable, long values cut; safe to print (../safe-text.ts). */
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(not set)';
-  if (isSecretRef(value)) return `(secret from $${value.env})`;
+  if (isSecretRef(value)) return `(secret from $${safeText(value.env)})`;
   const text = inline(value);
-  return text.length > VALUE_WIDTH ? `${text.slice(0, VALUE_WIDTH - 1)}… (${text.length} characters)` : text;
+  return safeText(text.length > VALUE_WIDTH ? `${text.slice(0, VALUE_WIDTH - 1)}… (${text.length} characters)` : text);
 }
 
 /** Whether a value is too long to show inline (an update then shows a unified diff of it). */
@@ -97,7 +102,7 @@ function valueDiff(before: unknown, after: unknown): string[] {
   const patch = structuredPatch('live', 'config', text(before), text(after), undefined, undefined, { context: 4 });
   const lines: string[] = [];
   for (const hunk of patch.hunks) {
-    lines.push(`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines);
+    lines.push(`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines.map(safeText));
   }
   return lines;
 }
@@ -124,7 +129,8 @@ function colourFor(action: Action, paint: Paint): (text: string) => string {
 }
 
 function fieldLines(change: Change, paint: Paint): string[] {
-  const fields: FieldChange[] = change.fields;
+  // Field names are ours, but a theme's leaf paths are its live keys.
+  const fields: FieldChange[] = change.fields.map((f) => ({ ...f, field: safeText(f.field) }));
   if (fields.length === 0) return [];
   const width = Math.max(...fields.map((f) => f.field.length));
   const line = (f: FieldChange, pad: number) =>
@@ -133,7 +139,7 @@ function fieldLines(change: Change, paint: Paint): string[] {
     const name = `${f.field}:`.padEnd(width + 1);
     if (change.action === 'create') return [`      ${name} ${formatValue(f.after)}`];
     if (isLong(f.before) || isLong(f.after)) {
-      const leafs = leafChanges(f.field, f.before, f.after);
+      const leafs = leafChanges(f.field, f.before, f.after)?.map((l) => ({ ...l, field: safeText(l.field) }));
       if (leafs) {
         const pad = Math.max(...leafs.map((l) => l.field.length));
         return leafs.map((l) => line(l, pad));
@@ -146,7 +152,7 @@ function fieldLines(change: Change, paint: Paint): string[] {
 
 function ids(label: string, list: readonly string[]): string | undefined {
   if (list.length === 0) return undefined;
-  const shown = list.slice(0, 5).join(', ');
+  const shown = list.slice(0, 5).map(safeText).join(', ');
   return `${list.length} ${label} (${shown}${list.length > 5 ? `, +${list.length - 5} more` : ''})`;
 }
 
@@ -162,9 +168,10 @@ function flowLines(change: Change, paint: Paint): string[] {
   if (tasks.length > 0) lines.push(`      tasks: ${tasks.join(', ')}`);
   if (screens.length > 0) lines.push(`      screens: ${screens.join(', ')}`);
   const otherFields = d.otherChanged.filter((key) => !change.fields.some((f) => f.field === key));
-  if (otherFields.length > 0) lines.push(`      also: ${otherFields.join(', ')}`);
+  if (otherFields.length > 0) lines.push(`      also: ${otherFields.map(safeText).join(', ')}`);
+  // A block we built, from live JSON: each of its lines made safe on its own.
   for (const line of d.unifiedDiff.split('\n')) {
-    if (line !== '') lines.push(`      ${paintDiffLine(line, paint)}`);
+    if (line !== '') lines.push(`      ${paintDiffLine(safeText(line), paint)}`);
   }
   return lines;
 }
@@ -172,9 +179,9 @@ function flowLines(change: Change, paint: Paint): string[] {
 /** One block: the symbol and address, a note, the fields, the flow summary. */
 export function formatChange(change: Change, paint: Paint = PLAIN): string[] {
   const colour = colourFor(change.action, paint);
-  const note = change.kind === 'role' && change.renamedFrom ? paint.dim(`  (renamed from ${change.renamedFrom})`) : '';
-  const reason = change.action === 'replace' && change.reason ? [`      ${paint.magenta(`replace: ${change.reason}`)}`] : [];
-  return [`  ${colour(`${SYMBOLS[change.action]} ${change.address}`)}${note}`, ...reason, ...fieldLines(change, paint), ...flowLines(change, paint)];
+  const note = change.kind === 'role' && change.renamedFrom ? paint.dim(`  (renamed from ${safeText(change.renamedFrom)})`) : '';
+  const reason = change.action === 'replace' && change.reason ? [`      ${paint.magenta(`replace: ${safeText(change.reason)}`)}`] : [];
+  return [`  ${colour(`${SYMBOLS[change.action]} ${safeText(change.address)}`)}${note}`, ...reason, ...fieldLines(change, paint), ...flowLines(change, paint)];
 }
 
 /** "3 to create, 2 to update, 0 to delete, 4 unmanaged" (replace only when there is one). */
@@ -200,12 +207,12 @@ export function formatPlan(plan: Plan, paint: Paint = PLAIN): string[] {
           : change.action === 'replace'
             ? 'replace: deletes the live one first'
             : `needs ${dependenciesOf(change).filter((a) => heldAddresses.has(a)).join(', ')}, held back`;
-      lines.push(`  ${colourFor(change.action, paint)(`${SYMBOLS[change.action]} ${change.address}`)}${paint.dim(`  (${why})`)}`);
+      lines.push(`  ${colourFor(change.action, paint)(`${SYMBOLS[change.action]} ${safeText(change.address)}`)}${paint.dim(`  (${safeText(why)})`)}`);
     }
     lines.push('');
   }
   if (plan.unmanaged.length > 0) {
-    const shown = plan.unmanaged.slice(0, UNMANAGED_SHOWN).map((u) => u.address);
+    const shown = plan.unmanaged.slice(0, UNMANAGED_SHOWN).map((u) => safeText(u.address));
     const more = plan.unmanaged.length - shown.length;
     lines.push(paint.bold(`Unmanaged: ${plan.unmanaged.length} live ${plan.unmanaged.length === 1 ? 'resource is' : 'resources are'} not in the config and left alone:`));
     lines.push(...wrap(shown, 96).map((row) => `  ${row}`));
