@@ -1312,6 +1312,7 @@ const CASES: Case[] = [
     env: { DESCOPE_PROD_MANAGEMENT_KEY: 'a-prod-key' },
     names: 'tenants/acme.sso.clientSecret.env',
     expect: [/names DESCOPE_PROD_MANAGEMENT_KEY, a variable that by its name holds a Descope management key/],
+  },
 
   // ----- issue 11, item 8: the terminal shows text, never commands. The message quotes the hostile
   // text (ESC [2K, CR, U+202E, U+009B, a newline and a forged plan line): shown escaped, on its
