@@ -9,12 +9,12 @@
 // every flow document) and `pre-apply` (taken by apply before its first write: the live snapshot
 // the plan was computed from, plus what the plan deletes or replaces, so a rollback can undo
 // exactly that apply).
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { DescopeRunError } from '../errors.ts';
 import { fingerprint, type LiveScope, type LiveState } from '../runtime/index.ts';
+import { jsonFormatIs, writeOutFile } from './out-file.ts';
 
 export const BACKUP_FORMAT = 'descope-run/backup';
 export const BACKUP_VERSION = 1;
@@ -68,41 +68,36 @@ export function makeBackup(body: BackupBody, now: Date): Backup {
   return { ...base, checksum: checksumOf(base) };
 }
 
-function ensureDir(dir: string): void {
-  const missing: string[] = [];
-  for (let current = dir; !existsSync(current); current = path.dirname(current)) missing.push(current);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const created of missing) chmodSync(created, 0o700);
+const FAILED_HINT = 'check that the folder is writable and the disk has room';
+
+/**
+ * Writes a backup to a path the user chose (`backup --out FILE`): atomically, 0600, folders 0700.
+ * An existing file is replaced only when it is a descope-run backup, or with `force`.
+ */
+export function writeBackup(backup: Backup, file: string, options: { display?: string; force?: boolean } = {}): string {
+  const target = path.resolve(file);
+  writeOutFile(
+    { file: target, display: options.display ?? file, content: `${JSON.stringify(backup, null, 1)}\n`, ours: isBackupFile },
+    { what: 'the backup', createFolders: true, failedHint: FAILED_HINT, ...(options.force ? { force: true } : {}) },
+  );
+  return target;
 }
 
-/** Writes atomically (temp file, then rename), mode 0600. Returns the file written. */
-export function writeBackup(backup: Backup, file: string): string {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    ensureDir(path.dirname(file));
-    writeFileSync(temp, `${JSON.stringify(backup, null, 1)}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(temp, 0o600);
-    renameSync(temp, file);
-    return file;
-  } catch (error) {
-    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
-    try {
-      rmSync(temp, { force: true });
-    } catch {
-      // nothing to clean up
-    }
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    // mkdir of a path that is a file says EEXIST, a path under a file ENOTDIR: say which.
-    const notFolder = code === 'EEXIST' || code === 'ENOTDIR' ? `: ${path.dirname(file)} is not a folder` : '';
-    throw new BackupError(`${file}: could not write the backup (${code}${notFolder})`, {
-      hint: 'check that the folder is writable and the disk has room',
-      cause: error,
-    });
-  }
-}
+/** Recognises a file `writeBackup` wrote (by its first bytes), so `backup --out` may replace it. */
+export const isBackupFile = jsonFormatIs(BACKUP_FORMAT);
 
+/** Into the environment's folder, named by its id; never over another backup (two in one millisecond). */
 export function saveBackup(root: string, backup: Backup): string {
-  return writeBackup(backup, path.join(backupDir(root, backup.environment), `${backup.id}.json`));
+  const file = path.join(backupDir(root, backup.environment), `${backup.id}.json`);
+  const display = path.relative(root, file);
+  const again = 'another backup was taken in the same millisecond: run it again';
+  if (existsSync(file)) throw new BackupError(`${display}: a backup with this id exists already; nothing was written`, { hint: again });
+  // Without `ours`, a file that appears meanwhile is not replaced either.
+  writeOutFile(
+    { file, display, content: `${JSON.stringify(backup, null, 1)}\n` },
+    { what: 'the backup', createFolders: true, failedHint: FAILED_HINT, refusedHint: again },
+  );
+  return file;
 }
 
 /** Reads a backup and checks it: a descope-run backup, of a version this tool reads, checksum intact. */

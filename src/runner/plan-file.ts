@@ -2,36 +2,24 @@
 // reads it back and checks it before anything is sent: that it is a descope-run plan of a version
 // this tool reads, that its shape is sound, and that nobody edited its changes (the fingerprint
 // covers them). Whether the live project still matches is checked later, by re-reading it.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
-import { DescopeRunError, PlanError } from '../errors.ts';
+import { PlanError } from '../errors.ts';
 import { fingerprint } from '../runtime/model.ts';
+import { jsonFormatIs, writeOutFile } from './out-file.ts';
 import { KIND_ORDER, PLAN_FORMAT, PLAN_VERSION, type Plan } from './plan/types.ts';
 
 /** A saved plan larger than this is refused unread (a plan of 10,000 tenants is a few MB). */
 export const MAX_PLAN_BYTES = 64 * 1024 * 1024;
 
-export function writePlanFile(file: string, plan: Plan): void {
-  const target = path.resolve(file);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(temp, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(temp, 0o600);
-    renameSync(temp, target);
-  } catch (error) {
-    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
-    try {
-      rmSync(temp, { force: true });
-    } catch {
-      // nothing to clean up
-    }
-    throw new DescopeRunError('io', `${file}: could not write the plan (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      hint: 'check that the folder exists and is writable',
-      cause: error,
-    });
-  }
+/** Recognises a saved plan by its first bytes: `diff --out` may replace one, and nothing else. */
+export const isPlanFile = jsonFormatIs(PLAN_FORMAT);
+
+/** Writes atomically, mode 0600; an existing file only if it is a saved plan, or with `force`. */
+export function writePlanFile(file: string, plan: Plan, options: { force?: boolean; display?: string } = {}): void {
+  const content = `${JSON.stringify(plan, null, 2)}\n`;
+  writeOutFile({ file: path.resolve(file), display: options.display ?? file, content, ours: isPlanFile }, { what: 'the plan', ...(options.force ? { force: true } : {}) });
 }
 
 const record = z.looseObject({});

@@ -4,10 +4,11 @@ import path from 'node:path';
 import type { CommandRun } from '../cli.ts';
 import { UsageError } from '../../errors.ts';
 import { toolVersion } from '../apply-flow.ts';
-import { backupDir, describeState, findBackup, listBackups, makeBackup, pruneBackups, saveBackup, writeBackup } from '../backup.ts';
+import { backupDir, describeState, findBackup, isBackupFile, listBackups, makeBackup, pruneBackups, saveBackup, writeBackup } from '../backup.ts';
 import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
 import { findProjectRoot } from '../load-config.ts';
 import { openEnvironmentSession, readLive } from '../live-plan.ts';
+import { checkOutFile, forceFlag } from '../out-file.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { values, positionals, output, cwd, processEnv } = ctx;
@@ -59,6 +60,21 @@ export const run: CommandRun = async (ctx) => {
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) {
     throw new UsageError(`--keep ${keepText}: not a whole number of at least 1`, { hint: 'e.g. --keep 10' });
   }
+  const force = forceFlag(values);
+  const outArg = typeof values.out === 'string' ? values.out : undefined;
+  const out = outArg === undefined ? undefined : path.resolve(cwd, outArg);
+  // Refused before the live project is read: a wrong --out costs no API call.
+  if (out !== undefined && outArg !== undefined) {
+    // The store's files are named by the id they hold: one written there under another name would be a mismatch.
+    const store = path.join(findProjectRoot(cwd, config), '.descope', 'backups');
+    const inside = path.relative(store, out);
+    if (!inside.startsWith('..') && !path.isAbsolute(inside)) {
+      throw new UsageError(`--out ${outArg}: is inside ${path.relative(cwd, store) || store}/, where each backup is named by its id`, {
+        hint: 'leave --out out to add a backup there, or pick a path outside it',
+      });
+    }
+    checkOutFile({ file: out, display: outArg, ours: isBackupFile }, { what: 'the backup', force });
+  }
   const session = await openEnvironmentSession(ctx);
   try {
     const live = await readLive(session, { all: true });
@@ -76,8 +92,7 @@ export const run: CommandRun = async (ctx) => {
       },
       now,
     );
-    const out = typeof values.out === 'string' ? path.resolve(cwd, values.out) : undefined;
-    const file = out ? writeBackup(backup, out) : saveBackup(session.root, backup);
+    const file = out && outArg !== undefined ? writeBackup(backup, out, { display: outArg, force }) : saveBackup(session.root, backup);
     output.out(`${c.green('✓')} Backup ${backup.id} of environment "${session.env.name}" (${describeState(backup.state)}) written to ${path.relative(cwd, file) || file}.`);
     if (keep !== undefined) {
       const removed = pruneBackups(session.root, session.env.name, keep);
