@@ -149,7 +149,8 @@ tool version and a checksum. Secrets are never in a backup: Descope does not ret
       --out FILE      write the backup to FILE instead; an existing file is replaced only if
                       it is a backup
       --force         with --out: replace FILE even if descope-run did not write it
-      --keep N        afterwards keep only the N newest backups of the environment
+      --keep N        afterwards keep only the N newest backups of the environment (and the
+                      one "rollback" without --to restores)
 
   backup list         the backups of the environment, newest first
   backup show ID      one backup's summary (ID as "backup list" shows it, or a file)

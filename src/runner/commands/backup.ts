@@ -19,9 +19,11 @@ export const run: CommandRun = async (ctx) => {
   if (sub === 'list' || sub === 'show') {
     const root = findProjectRoot(cwd, config);
     const env = await loadEnvironment(root, selectEnvironmentName(typeof values.env === 'string' ? values.env : undefined, processEnv), processEnv);
+    // Offline, the project is known from the environment (an emulator's only once it runs).
+    const owner = { environment: env.name, projectId: env.projectId };
     if (sub === 'list') {
       if (arg !== undefined) throw new UsageError(`unexpected argument "${arg}"`, { hint: 'run "descope-run backup list --env NAME"' });
-      const entries = listBackups(root, env.name);
+      const entries = listBackups(root, owner);
       if (entries.length === 0) {
         output.out(`No backups of environment "${env.name}" (${path.relative(root, backupDir(root, env.name)) || '.'}/ is empty).`);
         return 0;
@@ -29,7 +31,7 @@ export const run: CommandRun = async (ctx) => {
       const rows = entries.map((e) =>
         e.backup
           ? [e.id, e.backup.kind, e.backup.projectId, describeState(e.backup.state)]
-          : [e.id, c.red('corrupt'), '-', e.problem ?? ''],
+          : [e.id, c.red(e.problemKind === 'mismatch' ? 'damaged' : 'corrupt'), '-', e.problem ?? ''],
       );
       const head = ['ID', 'KIND', 'PROJECT', 'CONTENTS'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -38,7 +40,7 @@ export const run: CommandRun = async (ctx) => {
       return entries.some((e) => !e.backup) ? 1 : 0;
     }
     if (arg === undefined) throw new UsageError('backup show: which backup?', { hint: 'pass an id from "descope-run backup list", or a file' });
-    const backup = findBackup(root, env.name, arg);
+    const backup = findBackup(root, owner, arg);
     output.out(`Backup ${backup.id} (${backup.kind}) of environment "${backup.environment}", project ${backup.projectId}`);
     output.out(`  taken ${backup.createdAt} by descope-run ${backup.tool.version}; checksum ${backup.checksum.slice(0, 16)}… verified`);
     output.out(`  holds: ${describeState(backup.state)}`);
@@ -95,8 +97,12 @@ export const run: CommandRun = async (ctx) => {
     const file = out && outArg !== undefined ? writeBackup(backup, out, { display: outArg, force }) : saveBackup(session.root, backup);
     output.out(`${c.green('✓')} Backup ${backup.id} of environment "${session.env.name}" (${describeState(backup.state)}) written to ${path.relative(cwd, file) || file}.`);
     if (keep !== undefined) {
-      const removed = pruneBackups(session.root, session.env.name, keep);
-      if (removed.length > 0) output.out(`Removed ${removed.length} older ${removed.length === 1 ? 'backup' : 'backups'} (--keep ${keep}).`);
+      const { removed, keptForRollback, damaged } = pruneBackups(session.root, { environment: session.env.name, projectId: session.connection.projectId }, keep);
+      const kept = keptForRollback ? `; kept ${keptForRollback} as well: the default rollback restores it` : '';
+      if (removed.length > 0 || kept) output.out(`Removed ${removed.length} older ${removed.length === 1 ? 'backup' : 'backups'} (--keep ${keep})${kept}.`);
+      if (damaged.length > 0) {
+        output.out(`Left ${damaged.length} damaged ${damaged.length === 1 ? 'file' : 'files'} in place: see "descope-run backup list --env ${session.env.name}".`);
+      }
     }
     return 0;
   } finally {
