@@ -1261,6 +1261,15 @@ const CASES: Case[] = [
     expect: [/is a descope-run backup file, not the plan; nothing was written/],
   },
   {
+    name: 'import --out a symbolic link to nowhere',
+    category: 'output',
+    why: 'a dangling link where the project goes: refused before the live project is read',
+    files: { imported: { symlink: 'nowhere' } },
+    args: ['import', ...REMOTE, '--out', 'imported'],
+    names: 'imported',
+    expect: [/is a symbolic link to a folder that does not exist; nothing was written/],
+  },
+  {
     name: 'backup --out /dev/null --force',
     category: 'output',
     why: 'a device is never replaced, even with --force (as root, a rename would replace /dev/null)',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DescopeRunError, UsageError } from '../../errors.ts';
 import type { CommandRun } from '../cli.ts';
 import { compileProject } from '../compile.ts';
-import { forceFlag, writeOutFiles, type OutFile } from '../out-file.ts';
+import { forceFlag, jsonFormatIs, writeOutFiles, type OutFile } from '../out-file.ts';
 
 export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   const force = forceFlag(values);
@@ -127,7 +127,7 @@ function writeDocuments(shownDir: string, dir: string, documents: { name: string
     file: manifestFile,
     display: shown(RENDER_MANIFEST),
     content: `${JSON.stringify(manifest, null, 2)}\n`,
-    ours: (existing) => /^\s*\{\s*"format"\s*:\s*"descope-run\/render-manifest"/.test(existing.head()),
+    ours: jsonFormatIs(MANIFEST_FORMAT),
   });
   writeOutFiles(files, {
     what: 'the rendered flows',
