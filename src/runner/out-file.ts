@@ -16,7 +16,7 @@
 // Reading a recognisable head (the first few KB) is enough: a caller's own format says what it is
 // in its first bytes, and a large file is not read whole to decide.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { DescopeRunError, UsageError } from '../errors.ts';
 
@@ -190,6 +190,8 @@ function writeTemp(dir: string, base: string, content: string | Uint8Array): str
   const temp = path.join(dir, `.${base}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
   try {
+    // The umask may have taken bits from 0600 (never added any): set it exactly.
+    fchmodSync(fd, 0o600);
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
     fsyncSync(fd);
