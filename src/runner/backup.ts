@@ -9,12 +9,13 @@
 // every flow document) and `pre-apply` (taken by apply before its first write: the live snapshot
 // the plan was computed from, plus what the plan deletes or replaces, so a rollback can undo
 // exactly that apply).
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
-import { DescopeRunError } from '../errors.ts';
+import { DescopeRunError, PlanError } from '../errors.ts';
 import { fingerprint, type LiveScope, type LiveState } from '../runtime/index.ts';
+import { readAuditLog } from './audit.ts';
+import { jsonFormatIs, writeOutFile } from './out-file.ts';
 
 export const BACKUP_FORMAT = 'descope-run/backup';
 export const BACKUP_VERSION = 1;
@@ -43,11 +44,18 @@ export interface Backup {
 export type BackupBody = Omit<Backup, 'checksum' | 'format' | 'version' | 'id'>;
 
 export class BackupError extends DescopeRunError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  /** `corrupt`: the file is no intact backup; `mismatch`: an intact backup of another id, environment or project. */
+  readonly problem: 'corrupt' | 'mismatch';
+
+  constructor(message: string, options: { hint?: string; cause?: unknown; problem?: 'corrupt' | 'mismatch' } = {}) {
     super('io', message, options);
     this.name = 'BackupError';
+    this.problem = options.problem ?? 'corrupt';
   }
 }
+
+/** What `backupIdFor` makes (and any id-looking file name in a backup folder). */
+const BACKUP_ID = /^[0-9TZ-]{1,40}$/;
 
 const ANOTHER = 'restore from another backup ("descope-run backup list")';
 
@@ -68,41 +76,36 @@ export function makeBackup(body: BackupBody, now: Date): Backup {
   return { ...base, checksum: checksumOf(base) };
 }
 
-function ensureDir(dir: string): void {
-  const missing: string[] = [];
-  for (let current = dir; !existsSync(current); current = path.dirname(current)) missing.push(current);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const created of missing) chmodSync(created, 0o700);
+const FAILED_HINT = 'check that the folder is writable and the disk has room';
+
+/**
+ * Writes a backup to a path the user chose (`backup --out FILE`): atomically, 0600, folders 0700.
+ * An existing file is replaced only when it is a descope-run backup, or with `force`.
+ */
+export function writeBackup(backup: Backup, file: string, options: { display?: string; force?: boolean } = {}): string {
+  const target = path.resolve(file);
+  writeOutFile(
+    { file: target, display: options.display ?? file, content: `${JSON.stringify(backup, null, 1)}\n`, ours: isBackupFile },
+    { what: 'the backup', createFolders: true, failedHint: FAILED_HINT, ...(options.force ? { force: true } : {}) },
+  );
+  return target;
 }
 
-/** Writes atomically (temp file, then rename), mode 0600. Returns the file written. */
-export function writeBackup(backup: Backup, file: string): string {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    ensureDir(path.dirname(file));
-    writeFileSync(temp, `${JSON.stringify(backup, null, 1)}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(temp, 0o600);
-    renameSync(temp, file);
-    return file;
-  } catch (error) {
-    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
-    try {
-      rmSync(temp, { force: true });
-    } catch {
-      // nothing to clean up
-    }
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    // mkdir of a path that is a file says EEXIST, a path under a file ENOTDIR: say which.
-    const notFolder = code === 'EEXIST' || code === 'ENOTDIR' ? `: ${path.dirname(file)} is not a folder` : '';
-    throw new BackupError(`${file}: could not write the backup (${code}${notFolder})`, {
-      hint: 'check that the folder is writable and the disk has room',
-      cause: error,
-    });
-  }
-}
+/** Recognises a file `writeBackup` wrote (by its first bytes), so `backup --out` may replace it. */
+export const isBackupFile = jsonFormatIs(BACKUP_FORMAT);
 
+/** Into the environment's folder, named by its id; never over another backup (two in one millisecond). */
 export function saveBackup(root: string, backup: Backup): string {
-  return writeBackup(backup, path.join(backupDir(root, backup.environment), `${backup.id}.json`));
+  const file = path.join(backupDir(root, backup.environment), `${backup.id}.json`);
+  const display = path.relative(root, file);
+  const again = 'another backup was taken in the same millisecond: run it again';
+  if (existsSync(file)) throw new BackupError(`${display}: a backup with this id exists already; nothing was written`, { hint: again });
+  // Without `ours`, a file that appears meanwhile is not replaced either.
+  writeOutFile(
+    { file, display, content: `${JSON.stringify(backup, null, 1)}\n` },
+    { what: 'the backup', createFolders: true, failedHint: FAILED_HINT, refusedHint: again },
+  );
+  return file;
 }
 
 /** Reads a backup and checks it: a descope-run backup, of a version this tool reads, checksum intact. */
@@ -156,6 +159,9 @@ export function readBackup(file: string, display = file): Backup {
       throw new BackupError(`${display}: ${field} is missing or not ${type === 'object' ? 'an' : 'a'} ${type}: the backup is damaged`, { hint: ANOTHER });
     }
   }
+  if (!BACKUP_ID.test(b.id!)) {
+    throw new BackupError(`${display}: id ${JSON.stringify(b.id!.slice(0, 60))} is not a backup id: the backup is damaged`, { hint: ANOTHER });
+  }
   const { checksum, ...rest } = b as Backup;
   let actual: string;
   try {
@@ -205,17 +211,61 @@ const backupShape = z.object({
   roleIds: z.record(z.string(), z.string()),
 });
 
+/** Whom a backup must belong to, to be listed as sound or restored: the environment, and its project when known. */
+export interface BackupOwner {
+  environment: string;
+  /** Undefined when not known without connecting (backup list of an emulator environment). */
+  projectId?: string | undefined;
+}
+
+/**
+ * The one check that a backup is what its name and place say: a file named `<id>.json` holds
+ * that id (so swapping two files, or copying one over another, is refused instead of restoring
+ * the wrong snapshot), and the backup is of the environment and project it would be restored to.
+ */
+export function checkBackupOwner(backup: Backup, display: string, nameId: string | undefined, owner: BackupOwner): void {
+  const list = `"descope-run backup list --env ${owner.environment}"`;
+  if (nameId !== undefined && backup.id !== nameId) {
+    throw new BackupError(`${display}: holds backup ${backup.id}, not ${nameId} as its name says: the file was renamed or swapped, and is refused`, {
+      hint: `if it is the backup you mean, restore it by its own name (rename it to ${backup.id}.json); otherwise pick another (${list})`,
+      problem: 'mismatch',
+    });
+  }
+  if (backup.environment !== owner.environment) {
+    throw new BackupError(
+      `backup ${backup.id}: is of environment "${backup.environment}" (project ${backup.projectId}), not "${owner.environment}"${owner.projectId ? ` (project ${owner.projectId})` : ''}`,
+      { hint: `roll back with --env ${backup.environment}, or pick a backup of "${owner.environment}" (${list})`, problem: 'mismatch' },
+    );
+  }
+  if (owner.projectId !== undefined && backup.projectId !== owner.projectId) {
+    throw new BackupError(`backup ${backup.id}: is of project ${backup.projectId}, but environment "${owner.environment}" is project ${owner.projectId}`, {
+      hint: `a backup restores only to the project it was taken from: pick another (${list})`,
+      problem: 'mismatch',
+    });
+  }
+}
+
+/** The id a file's name says it holds (`<id>.json`), or undefined for a name that is no backup id. */
+function nameIdOf(file: string): string | undefined {
+  const base = path.basename(file);
+  if (!base.endsWith('.json')) return undefined;
+  const id = base.slice(0, -'.json'.length);
+  return BACKUP_ID.test(id) ? id : undefined;
+}
+
 export interface BackupEntry {
   id: string;
   file: string;
-  /** The checked backup, or why it could not be read. */
+  /** The checked backup, or why it could not be used. */
   backup?: Backup;
   problem?: string;
+  /** `corrupt` (unreadable, edited) or `mismatch` (another id, environment or project than its place says). */
+  problemKind?: 'corrupt' | 'mismatch';
 }
 
-/** The environment's backups, newest first (by id, which sorts by time). */
-export function listBackups(root: string, env: string): BackupEntry[] {
-  const dir = backupDir(root, env);
+/** The environment's backups, newest first (by id, which sorts by time), each checked as restoring it would. */
+export function listBackups(root: string, owner: BackupOwner): BackupEntry[] {
+  const dir = backupDir(root, owner.environment);
   if (!existsSync(dir)) return [];
   const ids = readdirSync(dir)
     .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
@@ -224,33 +274,126 @@ export function listBackups(root: string, env: string): BackupEntry[] {
     .reverse();
   return ids.map((id) => {
     const file = path.join(dir, `${id}.json`);
+    const display = path.relative(root, file);
     try {
-      return { id, file, backup: readBackup(file, path.relative(root, file)) };
+      const backup = readBackup(file, display);
+      checkBackupOwner(backup, display, id, owner);
+      return { id, file, backup };
     } catch (error) {
-      return { id, file, problem: error instanceof Error ? error.message : String(error) };
+      const problemKind = error instanceof BackupError ? error.problem : 'corrupt';
+      return { id, file, problem: error instanceof Error ? error.message : String(error), problemKind };
     }
   });
 }
 
-/** A backup by id (from `backup list`) or by file path. */
-export function findBackup(root: string, env: string, idOrFile: string): Backup {
-  const byId = path.join(backupDir(root, env), `${idOrFile}.json`);
-  if (/^[0-9TZ-]+$/.test(idOrFile) && existsSync(byId)) return readBackup(byId, path.relative(root, byId));
-  if (existsSync(idOrFile)) return readBackup(idOrFile);
-  throw new BackupError(`backup "${idOrFile}": no such backup of environment "${env}" and no such file`, {
-    hint: `list them with "descope-run backup list --env ${env}"`,
+/** A backup of the environment's folder by id, checked. */
+export function readBackupById(root: string, id: string, owner: BackupOwner): Backup {
+  const file = path.join(backupDir(root, owner.environment), `${id}.json`);
+  const display = path.relative(root, file);
+  const backup = readBackup(file, display);
+  checkBackupOwner(backup, display, id, owner);
+  return backup;
+}
+
+/** A backup by id (from `backup list`) or by file path, checked against its name and its owner. */
+export function findBackup(root: string, owner: BackupOwner, idOrFile: string): Backup {
+  const byId = path.join(backupDir(root, owner.environment), `${idOrFile}.json`);
+  if (BACKUP_ID.test(idOrFile) && existsSync(byId)) return readBackupById(root, idOrFile, owner);
+  if (existsSync(idOrFile)) {
+    const backup = readBackup(idOrFile);
+    checkBackupOwner(backup, idOrFile, nameIdOf(idOrFile), owner);
+    return backup;
+  }
+  throw new BackupError(`backup "${idOrFile}": no such backup of environment "${owner.environment}" and no such file`, {
+    hint: `list them with "descope-run backup list --env ${owner.environment}"`,
   });
 }
 
-/** Keeps the `keep` newest backups of the environment; returns the ids removed. */
-export function pruneBackups(root: string, env: string, keep: number): string[] {
-  const entries = listBackups(root, env);
-  const removed: string[] = [];
-  for (const entry of entries.slice(keep)) {
-    rmSync(entry.file, { force: true });
-    removed.push(entry.id);
+/** What `rollback` without --to restores, and why. */
+export interface DefaultBackupChoice {
+  /** The last apply that changed (or tried to change) something; undefined when none is recorded. */
+  last?: { time: string; backupId?: string };
+  /** The backup's id, when there is one to restore. */
+  id?: string;
+}
+
+/**
+ * The backup the default rollback restores: the one the last apply took (its audit record names
+ * it), or after an apply --no-backup the newest sound backup from before it; with no apply
+ * recorded, the newest sound backup. `entries` is called only when the audit record names none.
+ */
+export function chooseDefaultBackup(root: string, env: string, entries: () => BackupEntry[]): DefaultBackupChoice {
+  const { records } = readAuditLog(root, { env });
+  const last = [...records]
+    .reverse()
+    .find((r) => r.command === 'apply' && r.outcome !== 'no-changes' && r.outcome !== 'refused' && r.outcome !== 'stale' && r.outcome !== 'aborted');
+  const lastOf = last ? { last: { time: last.time, ...(typeof last.backupId === 'string' ? { backupId: last.backupId } : {}) } } : {};
+  if (typeof last?.backupId === 'string') return { ...lastOf, id: last.backupId };
+  const before = last ? backupIdFor(new Date(last.time)) : undefined;
+  const newest = entries().find((entry) => entry.backup && (before === undefined || entry.id < before));
+  return { ...lastOf, ...(newest ? { id: newest.id } : {}) };
+}
+
+/** Reads the backup `rollback` without --to restores; each way of not finding it says what to do. */
+export function readDefaultBackup(root: string, owner: BackupOwner): Backup {
+  const env = owner.environment;
+  const pick = `pick one with --to (see "descope-run backup list --env ${env}")`;
+  const choice = chooseDefaultBackup(root, env, () => listBackups(root, owner));
+  const { last, id } = choice;
+  if (last?.backupId !== undefined) {
+    // The audit log is data like any other: its backup id is only ever an id, never a path.
+    if (!BACKUP_ID.test(last.backupId)) {
+      throw new PlanError(`${path.join('.descope', 'audit', `${env}.jsonl`)}: the last apply (${last.time}) names backup ${JSON.stringify(last.backupId.slice(0, 60))}, which is not a backup id`, {
+        hint: pick,
+      });
+    }
+    const file = path.join(backupDir(root, env), `${last.backupId}.json`);
+    if (!existsSync(file)) {
+      throw new PlanError(
+        `backup ${last.backupId}: the default rollback restores the backup the last apply (${last.time}) took, and it is gone from ${path.relative(root, path.dirname(file))}/`,
+        { hint: `it was deleted; ${pick}` },
+      );
+    }
+    return readBackupById(root, last.backupId, owner);
   }
-  return removed;
+  if (id === undefined) {
+    throw new PlanError(
+      last
+        ? `environment "${env}": the last apply (${last.time}) took no backup and there is none from before it`
+        : `environment "${env}": there is no backup to roll back to`,
+      { hint: `${pick}; apply takes one before every change unless --no-backup` },
+    );
+  }
+  return readBackupById(root, id, owner);
+}
+
+export interface PruneResult {
+  /** The ids removed. */
+  removed: string[];
+  /** The id kept past the N newest because the default rollback restores it. */
+  keptForRollback?: string;
+  /** Files that are no sound backup of this environment: left for a person to look at. */
+  damaged: string[];
+}
+
+/**
+ * Keeps the `keep` newest sound backups of the environment, and the one the default rollback
+ * restores (pruning it would leave `rollback` without its backup). Damaged or misplaced files are
+ * never removed: they may be what someone needs to look at.
+ */
+export function pruneBackups(root: string, owner: BackupOwner, keep: number): PruneResult {
+  const entries = listBackups(root, owner);
+  const sound = entries.filter((entry) => entry.backup);
+  const needed = chooseDefaultBackup(root, owner.environment, () => entries).id;
+  const kept = new Set(sound.slice(0, keep).map((entry) => entry.id));
+  const result: PruneResult = { removed: [], damaged: entries.filter((entry) => !entry.backup).map((entry) => entry.id) };
+  if (needed !== undefined && !kept.has(needed) && sound.some((entry) => entry.id === needed)) result.keptForRollback = needed;
+  for (const entry of sound) {
+    if (kept.has(entry.id) || entry.id === needed) continue;
+    rmSync(entry.file, { force: true });
+    result.removed.push(entry.id);
+  }
+  return result;
 }
 
 /** Counts per kind, for messages: `3 tenants, 8 roles, 8 permissions, 2 flows, theme, password policy`. */

@@ -60,26 +60,31 @@ Exit code: 0 valid, 1 not.`,
   },
   render: {
     summary: 'print or write the rendered flows and theme',
-    usage: 'descope-run render [--env NAME] [--flow ID]... [--out DIR]',
+    usage: 'descope-run render [--env NAME] [--flow ID]... [--out DIR [--force]]',
     details: `Renders the flow templates with the environment's values and prints them as Descope flow
 JSON (the console/v1 {flow, screens} format the SDK imports), one document per flow.
 
       --flow ID       only this flow (repeatable)
-      --out DIR       write DIR/<flow-id>.json (and DIR/theme.json) instead of printing
+      --out DIR       write DIR/<flow-id>.json (and DIR/theme.json) instead of printing; the
+                      files written are listed in DIR/.descope-run-render.json, and a file
+                      render did not write is never replaced
+      --force         with --out: replace such files too
 
 Exit code: 0 rendered, 1 a problem (nothing is written then).`,
-    options: { flow: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } },
+    options: { flow: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
     load: () => import('./commands/render.ts'),
   },
   diff: {
     summary: 'show what apply would change in the live project',
-    usage: 'descope-run diff [--env NAME] [--json] [--out PLAN] [--exit-code] [--allow-delete] [--target ADDRESS]...',
+    usage: 'descope-run diff [--env NAME] [--json] [--out PLAN [--force]] [--exit-code] [--allow-delete] [--target ADDRESS]...',
     details: `Reads the live project, compares it with the config (rendered for the environment) and prints the
 plan: one block per address with each changed field, then a summary line. Fields the config does
 not set are not managed and never show as changes. Writes nothing to Descope.
 
       --json          print the plan as JSON
-      --out PLAN      save the plan to PLAN (mode 0600), for "apply --plan PLAN"
+      --out PLAN      save the plan to PLAN (mode 0600), for "apply --plan PLAN"; an existing
+                      file is replaced only if it is a saved plan
+      --force         with --out: replace PLAN even if descope-run did not write it
       --exit-code     exit 2 when there are changes (0: none, 1: an error)
       --allow-delete  include the deletes that prune asks for (as "apply --allow-delete" would)
       --target ADDR   only this address and what it needs (repeatable), e.g. tenants/acme
@@ -88,6 +93,7 @@ Exit code: 0 (with --exit-code: 0 no changes, 2 changes), 1 an error.`,
     options: {
       json: { type: 'boolean' },
       out: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
       'exit-code': { type: 'boolean' },
       'allow-delete': { type: 'boolean' },
       target: { type: 'string', multiple: true },
@@ -135,20 +141,23 @@ Exit code: 0, or 1 when the log cannot be read.`,
   },
   backup: {
     summary: 'snapshot the live project, list and show snapshots',
-    usage: 'descope-run backup [--env NAME] [--out FILE] [--keep N] | backup list [--env NAME] | backup show ID [--env NAME]',
+    usage: 'descope-run backup [--env NAME] [--out FILE [--force]] [--keep N] | backup list [--env NAME] | backup show ID [--env NAME]',
     details: `Reads every managed kind of the live project (tenants with their settings, default roles and SSO,
 roles, permissions, flows, the theme, the password policy) into
 .descope/backups/<env>/<timestamp>.json (mode 0600), with the environment, project id, time,
 tool version and a checksum. Secrets are never in a backup: Descope does not return them.
 
-      --out FILE      write the backup to FILE instead
-      --keep N        afterwards keep only the N newest backups of the environment
+      --out FILE      write the backup to FILE instead; an existing file is replaced only if
+                      it is a backup
+      --force         with --out: replace FILE even if descope-run did not write it
+      --keep N        afterwards keep only the N newest backups of the environment (and the
+                      one "rollback" without --to restores)
 
   backup list         the backups of the environment, newest first
   backup show ID      one backup's summary (ID as "backup list" shows it, or a file)
 
 Exit code: 0, or 1 on an error (a corrupt or edited backup is refused by its checksum).`,
-    options: { out: { type: 'string', short: 'o' }, keep: { type: 'string' } },
+    options: { out: { type: 'string', short: 'o' }, force: { type: 'boolean' }, keep: { type: 'string' } },
     positionals: { max: 2 },
     load: () => import('./commands/backup.ts'),
   },
@@ -169,12 +178,14 @@ Exit code: 0 restored and verified, 1 otherwise.`,
   },
   drift: {
     summary: 'report where the live project differs from the config',
-    usage: 'descope-run drift [--env NAME] [--format text|json|markdown|html] [--out FILE] [--exit-code] [--watch INTERVAL [--notify URL]]',
+    usage: 'descope-run drift [--env NAME] [--format text|json|markdown|html] [--out FILE [--force]] [--exit-code] [--watch INTERVAL [--notify URL]]',
     details: `Compares the live project with the config (as diff does, without noise) and reports each drifted
 address with what changed and, where the audit trail knows it, when and by whom.
 
       --format F      text (default), json, markdown or html (one self-contained page)
-      --out FILE      write the report to FILE (mode 0600; with --watch, rewritten at every check)
+      --out FILE      write the report to FILE (mode 0600; with --watch, rewritten at every check);
+                      an existing file is replaced only if it is a drift report
+      --force         with --out: replace FILE even if descope-run did not write it
       --exit-code     exit 2 when there is drift (not with --watch)
       --watch INTERVAL  check again every INTERVAL (at least 5s; e.g. 30s, 5m) until Ctrl-C
       --notify URL    with --watch: POST a JSON summary (with a Slack-compatible "text") when new drift appears
@@ -183,6 +194,7 @@ Exit code: 0 (with --exit-code: 0 no drift, 2 drift), 1 an error.`,
     options: {
       format: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
       'exit-code': { type: 'boolean' },
       watch: { type: 'string' },
       notify: { type: 'string' },

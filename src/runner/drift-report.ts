@@ -7,6 +7,7 @@
 //
 // The JSON shape (`--format json`), stable:
 //   {
+//     format: 'descope-run/drift-report', version: 1,
 //     environment: string, projectId: string, checkedAt: ISO string,
 //     drifted: [{
 //       address: 'tenants/acme', kind: 'tenant' | 'tenantSettings' | … (the plan's kinds),
@@ -37,6 +38,24 @@ import { formatJson, safeFolded, safeLines, safeText } from './safe-text.ts';
 
 export const DRIFT_FORMATS = ['text', 'json', 'markdown', 'html'] as const;
 export type DriftFormat = (typeof DRIFT_FORMATS)[number];
+
+// Every format says at its start that descope-run wrote it, so `drift --out FILE` can replace its
+// own earlier report (in any format) and refuses anything else: a JSON member first, an HTML
+// generator meta, a markdown comment (invisible in a PR comment), a first line of text files.
+export const DRIFT_REPORT_FORMAT = 'descope-run/drift-report';
+const TEXT_MARKER = 'descope-run drift report';
+const MARKDOWN_MARKER = '<!-- descope-run drift report -->';
+const HTML_MARKER = '<meta name="generator" content="descope-run">';
+
+/** Whether the head of a file is a drift report in one of the formats. */
+export function isDriftReport(head: string): boolean {
+  return (
+    new RegExp(`^\\s*\\{\\s*"format"\\s*:\\s*"${DRIFT_REPORT_FORMAT}"`).test(head) ||
+    head.startsWith(`${TEXT_MARKER}\n`) ||
+    head.startsWith(`${MARKDOWN_MARKER}\n`) ||
+    (/^<!doctype html>/i.test(head) && head.includes(HTML_MARKER))
+  );
+}
 
 export type DriftAction = 'missing' | 'extra' | 'changed';
 
@@ -281,6 +300,8 @@ export function formatDriftText(report: DriftReport, paint: Paint = PLAIN): stri
 
 export function formatDriftJson(report: DriftReport): string {
   const out = {
+    format: DRIFT_REPORT_FORMAT,
+    version: 1,
     environment: report.environment,
     projectId: report.projectId,
     checkedAt: report.checkedAt,
@@ -322,6 +343,7 @@ function fence(text: string): string {
 
 export function formatDriftMarkdown(report: DriftReport): string {
   const lines = [
+    MARKDOWN_MARKER,
     `### ${report.drifted.length === 0 ? '✅' : '⚠️'} Drift in environment ${mdCode(report.environment)} (project ${mdCode(report.projectId)}): ${driftedCount(report.drifted.length)}`,
     '',
     `Checked ${mdText(formatTime(report.checkedAt))}. ${report.drifted.length === 0 ? 'The live project matches the config.' : `${counts(report)}; values are shown live → config.`}`,
@@ -431,6 +453,7 @@ export function formatDriftHtml(report: DriftReport): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+${HTML_MARKER}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>${escapeHtml(title)}</title>
@@ -446,7 +469,8 @@ ${body.join('\n')}
 export function formatDrift(report: DriftReport, format: DriftFormat, paint: Paint = PLAIN): string {
   switch (format) {
     case 'text':
-      return `${formatDriftText(report, paint).join('\n')}\n`;
+      // A file (drift --out); the terminal gets formatDriftText without the marker line.
+      return `${TEXT_MARKER}\n${formatDriftText(report, paint).join('\n')}\n`;
     case 'json':
       return `${formatDriftJson(report)}\n`;
     case 'markdown':

@@ -7,13 +7,13 @@
 //
 // The file is compact JSON, one change per line: a plan of 100,000 tenants stays well under the
 // size limit, and the limit is one number for writing and reading, so what diff writes, apply reads.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { DescopeRunError, PlanError } from '../errors.ts';
 import { ENV_NAME } from './environment.ts';
 import { computePlanFingerprint } from './plan/fingerprint.ts';
+import { jsonFormatIs, writeOutFile } from './out-file.ts';
 import { KIND_ORDER, PLAN_FORMAT, PLAN_VERSION, type Plan } from './plan/types.ts';
 
 /**
@@ -72,27 +72,14 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.floor(bytes / (1024 * 1024))} MiB (${bytes} bytes)` : `${bytes} bytes`;
 }
 
-export function writePlanFile(file: string, plan: Plan): void {
-  const target = path.resolve(file);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
-  // Before the temp file exists: a plan too large to read back is not written at all.
-  const text = serializePlan(plan, { file });
-  try {
-    writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
-    chmodSync(temp, 0o600);
-    renameSync(temp, target);
-  } catch (error) {
-    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
-    try {
-      rmSync(temp, { force: true });
-    } catch {
-      // nothing to clean up
-    }
-    throw new DescopeRunError('io', `${file}: could not write the plan (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      hint: 'check that the folder exists and is writable',
-      cause: error,
-    });
-  }
+/** Recognises a saved plan by its first bytes: `diff --out` may replace one, and nothing else. */
+export const isPlanFile = jsonFormatIs(PLAN_FORMAT);
+
+/** Writes atomically, mode 0600; an existing file only if it is a saved plan, or with `force`. */
+export function writePlanFile(file: string, plan: Plan, options: { force?: boolean; display?: string } = {}): void {
+  // Before anything is written: a plan too large to read back is not written at all.
+  const content = serializePlan(plan, { file: options.display ?? file });
+  writeOutFile({ file: path.resolve(file), display: options.display ?? file, content, ours: isPlanFile }, { what: 'the plan', ...(options.force ? { force: true } : {}) });
 }
 
 const record = z.looseObject({});

@@ -4,7 +4,7 @@
 // backup is refused with one line by show and rollback (which writes nothing); and a planted OIDC
 // client secret and management key appear in no file under .descope/ and in no output.
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import DescopeClient from '@descope/node-sdk';
@@ -347,4 +347,40 @@ test('secrets: a planted OIDC client secret and management key are in no file un
     assert.ok(!text.includes(CANARY_SECRET), `the OIDC client secret was printed:\n${text}`);
     assert.ok(!text.includes(CANARY_KEY), `the management key was printed:\n${text}`);
   }
+});
+
+test('--keep keeps the backup the default rollback restores, and says so; once it is gone, rollback says which it looked for and what to do', async (t) => {
+  const project = await createProject({ config: "import { defineConfig, tenant } from 'descope-run';\n\nexport default defineConfig({ tenants: [tenant({ id: 'acme', name: 'Acme' })] });\n" });
+  t.after(() => project.close());
+  const applied = await project.run(['apply', ...REMOTE, '--yes']);
+  assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+  const [preApply] = await backupIds(project);
+  assert.ok(preApply);
+  const first = await project.run(['backup', ...REMOTE]);
+  assert.equal(first.code, 0, first.stderr);
+  const [, older] = await backupIds(project);
+
+  const pruned = await project.run(['backup', ...REMOTE, '--keep', '1']);
+  assert.equal(pruned.code, 0, pruned.stdout + pruned.stderr);
+  const ids = await backupIds(project);
+  assert.equal(ids.length, 2, `kept: ${ids.join(', ')}`);
+  assert.ok(ids.includes(preApply) && !ids.includes(older!), `kept: ${ids.join(', ')}; the apply's backup is ${preApply}`);
+  assert.ok(
+    pruned.stdout.includes(`Removed 1 older backup (--keep 1); kept ${preApply} as well: the default rollback restores it.`),
+    pruned.stdout,
+  );
+
+  // Deleted by hand: rollback names the backup it looked for, says it is gone, and what to do.
+  await rm(path.join(backupsDir(project), `${preApply}.json`));
+  const writes = project.writeCalls();
+  const rollback = await project.run(['rollback', ...REMOTE, '--yes']);
+  assert.equal(rollback.code, 1, rollback.stdout + rollback.stderr);
+  assert.equal(errorLines(rollback.stderr).length, 1, rollback.stderr);
+  assert.match(
+    rollback.stderr,
+    new RegExp(`^error: backup ${preApply}: the default rollback restores the backup the last apply \\([^)]+\\) took, and it is gone from \\.descope/backups/remote/$`, 'm'),
+  );
+  assert.match(rollback.stderr, /^ {2}hint: .*--to .*descope-run backup list --env remote/m);
+  assert.equal(hasStackTrace(rollback.stderr), false);
+  assert.equal(project.writeCalls(), writes, 'the refused rollback wrote');
 });

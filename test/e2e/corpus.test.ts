@@ -1367,7 +1367,123 @@ const CASES: Case[] = [
     args: ['rollback', ...REMOTE, '--to', 'backup.json', '--yes'],
     names: 'backup',
   },
+
+  // ----- issue 11, items 6, 7 and 16: backups are what they say they are; --out replaces only descope-run's files -----
+  {
+    name: 'rollback --to an id whose file holds another backup (swapped)',
+    category: 'backup',
+    why: 'two backup files swapped: the id asked for must be the backup restored',
+    setup: async (dir) => writeFiles(dir, { '.descope/backups/remote/2001-01-01T00-00-00-000Z.json': backupText }),
+    args: ['rollback', ...REMOTE, '--to', '2001-01-01T00-00-00-000Z', '--yes'],
+    names: '.descope/backups/remote/2001-01-01T00-00-00-000Z.json',
+    expect: [/holds backup \S+, not 2001-01-01T00-00-00-000Z as its name says: the file was renamed or swapped, and is refused/],
+  },
+  {
+    name: 'rollback --to a file named like an id that holds another',
+    category: 'backup',
+    why: 'the same swap, passed as a path',
+    setup: async (dir) => writeFiles(dir, { 'kept/2001-01-01T00-00-00-000Z.json': backupText }),
+    args: ['rollback', ...REMOTE, '--to', 'kept/2001-01-01T00-00-00-000Z.json', '--yes'],
+    names: 'kept/2001-01-01T00-00-00-000Z.json',
+    expect: [/as its name says/],
+  },
+  {
+    name: "backup show of another project's backup (checksum recomputed)",
+    category: 'backup',
+    why: 'an intact backup of another project in this environment is not one of its backups',
+    setup: async (dir) => writeFiles(dir, { 'other.json': JSON.stringify(rechecksum({ ...backup(), projectId: 'P2someOtherProject0000000000' })) }),
+    args: ['backup', 'show', 'other.json', ...REMOTE],
+    names: 'P2someOtherProject0000000000',
+    expect: [/is of project P2someOtherProject0000000000, but environment "remote" is project /],
+  },
+  {
+    name: 'rollback whose audit log names a path as the backup',
+    category: 'backup',
+    why: 'the audit log is data: its backup id is an id, never a file to read',
+    setup: async (dir) => writeFiles(dir, { '.descope/audit/remote.jsonl': auditLine('../../seed/backup') }),
+    args: ['rollback', ...REMOTE, '--yes'],
+    names: '.descope/audit/remote.jsonl',
+    expect: [/names backup "\.\.\/\.\.\/seed\/backup", which is not a backup id/],
+  },
+  {
+    name: 'rollback after the backup of the last apply was deleted',
+    category: 'backup',
+    why: 'the default rollback says which backup it looked for and what to do',
+    setup: async (dir) => writeFiles(dir, { '.descope/audit/remote.jsonl': auditLine('2001-01-01T00-00-00-000Z') }),
+    args: ['rollback', ...REMOTE, '--yes'],
+    names: 'backup 2001-01-01T00-00-00-000Z',
+    expect: [/the default rollback restores the backup the last apply \(.*\) took, and it is gone from \.descope\/backups\/remote\//, /hint: .*--to/],
+  },
+  {
+    name: 'render --out . with a flow named package',
+    category: 'output',
+    why: "a flow id is a file name: render must not replace the project's package.json",
+    files: { 'descope.config.ts': config(`defineConfig({ flows: [flow({ id: 'package', json: ${FLOW_JSON} })] })`), 'package.json': '{ "name": "app" }\n' },
+    args: ['render', ...REMOTE, '--out', '.'],
+    names: 'package.json',
+    expect: [/^error: package\.json: exists and was not written by descope-run; nothing was written$/m],
+  },
+  {
+    name: 'render --out a folder whose list of written files is not one',
+    category: 'output',
+    why: "render's manifest is read, not trusted: junk there is refused, not overwritten",
+    files: { 'descope.config.ts': flowConfig('login.json.njk'), 'templates/login.json.njk': FLOW_JSON, 'out/.descope-run-render.json': '{"files": ["x"]}' },
+    args: ['render', ...REMOTE, '--out', 'out'],
+    names: 'out/.descope-run-render.json',
+    expect: [/exists and was not written by descope-run/],
+  },
+  ...(['diff', 'backup', 'drift'] as const).map(
+    (command): Case => ({
+      name: `${command} --out descope.config.ts`,
+      category: 'output',
+      why: `${command} --out over the config replaced it`,
+      args: [command, ...REMOTE, '--out', 'descope.config.ts'],
+      names: 'descope.config.ts',
+      expect: [/^error: descope\.config\.ts: exists and was not written by descope-run; nothing was written$/m, /hint: .*--force/],
+    }),
+  ),
+  {
+    name: 'drift --watch --out a symbolic link to the config',
+    category: 'output',
+    why: 'a link at the target is never followed; the watch does not start',
+    files: { 'report.md': { symlink: 'descope.config.ts' } },
+    args: ['drift', ...REMOTE, '--watch', '5m', '--format', 'markdown', '--out', 'report.md'],
+    names: 'report.md',
+    expect: [/exists and was not written by descope-run \(it is a symbolic link, and is not followed\)/],
+  },
+  {
+    name: 'diff --out over a backup',
+    category: 'output',
+    why: 'one kind of descope-run file does not stand in for another',
+    setup: async (dir) => writeFiles(dir, { 'backup.json': backupText }),
+    args: ['diff', ...REMOTE, '--out', 'backup.json'],
+    names: 'backup.json',
+    expect: [/is a descope-run backup file, not the plan; nothing was written/],
+  },
+  {
+    name: 'import --out a symbolic link to nowhere',
+    category: 'output',
+    why: 'a dangling link where the project goes: refused before the live project is read',
+    files: { imported: { symlink: 'nowhere' } },
+    args: ['import', ...REMOTE, '--out', 'imported'],
+    names: 'imported',
+    expect: [/is a symbolic link to a folder that does not exist; nothing was written/],
+  },
+  {
+    name: 'backup --out /dev/null --force',
+    category: 'output',
+    why: 'a device is never replaced, even with --force (as root, a rename would replace /dev/null)',
+    args: ['backup', ...REMOTE, '--out', '/dev/null', '--force'],
+    names: '/dev/null',
+    expect: [/is not a regular file/],
+  },
 ];
+
+/** One audit line of an apply that recorded `backupId` (the default rollback's backup). */
+function auditLine(backupId: string): string {
+  const record = { version: 1, time: '2026-01-01T00:00:00.000Z', command: 'apply', user: 'x', host: 'h', environment: 'remote', projectId: PROJECT_A, outcome: 'applied', changes: [], backupId, durationMs: 1, exitStatus: 0 };
+  return `${JSON.stringify(record)}\n`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The run

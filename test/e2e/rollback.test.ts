@@ -5,11 +5,11 @@
 // terminal, another environment's backup, no backup) write nothing; --only restores one address;
 // an OIDC configuration restored without its secret says so.
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import DescopeClient from '@descope/node-sdk';
-import { createDescopeApi, readLiveState, type LiveSnapshot } from '../../src/runtime/index.ts';
+import { createDescopeApi, fingerprint, readLiveState, type LiveSnapshot } from '../../src/runtime/index.ts';
 import { hasStackTrace } from '../helpers/cli.ts';
 import { createProject, PROJECT_A, remoteEnvironment, type Project } from '../helpers/project.ts';
 
@@ -401,4 +401,44 @@ test('an OIDC configuration restored without its secret says so; an updated one 
   assert.equal(tenantOf(project, 'acme')!.sso[0]?.oidc?.name, 'Acme IdP');
   assert.equal(tenantOf(project, 'acme')!.sso[0]?.oidcClientSecret, 'acme-oidc-secret-value', 'the live secret was not left as it is');
   assert.notEqual(tenantOf(project, 'globex')!.sso[0]?.oidcClientSecret, SECRET);
+});
+
+test('a backup is what its name and place say: swapped files, another project\'s backup, and the default rollback are refused, and list shows them damaged', async (t) => {
+  const project = await createProject({ config: `import { defineConfig, tenant } from 'descope-run';\n\nexport default defineConfig({ tenants: [tenant({ id: 'acme', name: 'Acme' })] });\n` });
+  t.after(() => project.close());
+  // The apply's backup holds the project before it: empty. The manual one holds acme.
+  const applied = await ok(project, ['apply', ...REMOTE, '--yes']);
+  const empty = /Backup (\S+) taken \(/.exec(applied.stdout)?.[1];
+  assert.ok(empty, applied.stdout);
+  const full = await backupIdFrom(await ok(project, ['backup', ...REMOTE]));
+  const dir = path.join(project.dir, '.descope', 'backups', 'remote');
+  const fileOf = (id: string) => path.join(dir, `${id}.json`);
+  const [emptyText, fullText] = await Promise.all([readFile(fileOf(empty), 'utf8'), readFile(fileOf(full), 'utf8')]);
+  await Promise.all([writeFile(fileOf(empty), fullText), writeFile(fileOf(full), emptyText)]);
+  // Another project's backup, intact (checksum and all), under its own id in this environment's folder.
+  const foreignId = '2000-01-01T00-00-00-000Z';
+  const { checksum: _checksum, ...rest }: Record<string, unknown> = { ...(JSON.parse(fullText) as Record<string, unknown>), id: foreignId, projectId: 'P2someOtherProject0000000000' };
+  await writeFile(fileOf(foreignId), JSON.stringify({ ...rest, checksum: fingerprint(rest) }));
+  const writes = project.writeCalls();
+
+  const cases: [string[], RegExp][] = [
+    [['--to', full], new RegExp(`^error: \\.descope/backups/remote/${full}\\.json: holds backup ${empty}, not ${full} as its name says: the file was renamed or swapped, and is refused$`, 'm')],
+    [[], new RegExp(`^error: \\.descope/backups/remote/${empty}\\.json: holds backup ${full}, not ${empty} as its name says`, 'm')],
+    [['--to', foreignId], new RegExp(`^error: backup ${foreignId}: is of project P2someOtherProject0000000000, but environment "remote" is project ${PROJECT_A}$`, 'm')],
+  ];
+  for (const [args, message] of cases) {
+    const refused = await project.run(['rollback', ...REMOTE, ...args, '--yes']);
+    assert.equal(refused.code, 1, `rollback ${args.join(' ')}\n${refused.stdout}${refused.stderr}`);
+    assert.equal(errorLines(refused.stderr).length, 1, refused.stderr);
+    assert.match(refused.stderr, message);
+    assert.equal(hasStackTrace(refused.stderr), false);
+    assert.doesNotMatch(refused.stdout, /Restoring/);
+  }
+  assert.equal(project.writeCalls(), writes, 'a refused rollback wrote');
+  assert.ok(tenantOf(project, 'acme'), 'acme was deleted');
+
+  const list = await project.run(['backup', 'list', ...REMOTE]);
+  assert.equal(list.code, 1, list.stdout + list.stderr);
+  for (const id of [empty, full, foreignId]) assert.match(list.stdout, new RegExp(`^${id}\\s+damaged\\s+-\\s+\\S`, 'm'), list.stdout);
+  assert.match(list.stdout, new RegExp(`^${full}\\s+damaged\\s+-\\s+.*holds backup ${empty}`, 'm'));
 });

@@ -42,7 +42,8 @@ test('render --out writes one file per flow, mode 0600', async () => {
   try {
     const result = await runCli(['render', '--env', 'local', '--out', out], { cwd: REPO });
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual((await readdir(out)).sort(), ['sign-up-or-in.json', 'sso-login.json', 'theme.json']);
+    // And the list of the files render wrote there, so that a later render replaces those and nothing else.
+    assert.deepEqual((await readdir(out)).sort(), ['.descope-run-render.json', 'sign-up-or-in.json', 'sso-login.json', 'theme.json']);
     assert.equal((await stat(path.join(out, 'sso-login.json'))).mode & 0o777, 0o600);
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -10,12 +10,14 @@ import {
   computeDriftDelta,
   computeLastChanges,
   computeNotification,
+  DRIFT_FORMATS,
   formatDrift,
   formatDriftHtml,
   formatDriftJson,
   formatDriftMarkdown,
   formatDriftText,
   formatWatchLine,
+  isDriftReport,
   type DriftReport,
 } from '../../src/runner/drift-report.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
@@ -188,7 +190,8 @@ describe('formats', () => {
 
   test('json: the documented shape, a side without the field has no key', () => {
     const parsed = JSON.parse(formatDriftJson(REPORT)) as Record<string, unknown> & { drifted: Record<string, unknown>[] };
-    assert.deepEqual(Object.keys(parsed), ['environment', 'projectId', 'checkedAt', 'drifted', 'unmanaged']);
+    assert.deepEqual(Object.keys(parsed), ['format', 'version', 'environment', 'projectId', 'checkedAt', 'drifted', 'unmanaged']);
+    assert.equal(parsed.format, 'descope-run/drift-report');
     assert.equal(parsed.checkedAt, CHECKED);
     assert.equal(parsed.unmanaged, 1);
     const acme = parsed.drifted.find((d) => d.address === 'tenants/acme')!;
@@ -239,6 +242,25 @@ describe('formats', () => {
     assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/);
     assert.ok(html.includes('<td><code>&#34;&#60;script&#62;alert(\\&#34;x\\&#34;)&#60;/script&#62; &#38; | `tick` **bold**&#34;</code></td>'), 'the hostile name, escaped');
     for (const d of REPORT.drifted) assert.ok(html.includes(`<code>${d.address}</code>`), d.address);
+  });
+
+  test('every format carries its marker, so drift --out replaces its own report and nothing else', () => {
+    for (const format of DRIFT_FORMATS) {
+      for (const report of [REPORT, { ...REPORT, drifted: [] }]) {
+        assert.equal(isDriftReport(formatDrift(report, format)), true, `${format} is not recognised`);
+      }
+    }
+    const others: [string, string][] = [
+      ['a config', "import { defineConfig } from 'descope-run';\n"],
+      ['package.json', '{ "name": "app" }\n'],
+      ['a saved plan', '{\n  "format": "descope-run/plan",\n  "version": 1\n}\n'],
+      ['a report pasted below other text', `notes\n${formatDrift(REPORT, 'text')}`],
+      ['the terminal text, as a shell redirect writes it', `${formatDriftText(REPORT).join('\n')}\n`],
+      ['an HTML page without the generator', '<!doctype html>\n<html><head><meta charset="utf-8"></head></html>\n'],
+      ['a generator meta in a page that is no document', '<p><meta name="generator" content="descope-run"></p>'],
+      ['empty', ''],
+    ];
+    for (const [what, text] of others) assert.equal(isDriftReport(text), false, what);
   });
 
   test('the audit line when the trail could not be searched', () => {

@@ -4,12 +4,13 @@ import path from 'node:path';
 import type { CommandRun } from '../cli.ts';
 import { UsageError } from '../../errors.ts';
 import { toolVersion } from '../apply-flow.ts';
-import { backupDir, describeState, findBackup, listBackups, makeBackup, pruneBackups, saveBackup, writeBackup } from '../backup.ts';
+import { backupDir, describeState, findBackup, isBackupFile, listBackups, makeBackup, pruneBackups, saveBackup, writeBackup } from '../backup.ts';
 import { loadEnvironment, selectEnvironmentName } from '../environment.ts';
 import { findProjectRoot } from '../load-config.ts';
 import { openEnvironmentSession, readLive } from '../live-plan.ts';
 import { flowAddress, permissionAddress, roleAddress, tenantAddress } from '../../dsl/address.ts';
 import { safeText } from '../safe-text.ts';
+import { checkOutFile, forceFlag } from '../out-file.ts';
 
 export const run: CommandRun = async (ctx) => {
   const { values, positionals, output, cwd, processEnv } = ctx;
@@ -20,9 +21,11 @@ export const run: CommandRun = async (ctx) => {
   if (sub === 'list' || sub === 'show') {
     const root = findProjectRoot(cwd, config);
     const env = await loadEnvironment(root, selectEnvironmentName(typeof values.env === 'string' ? values.env : undefined, processEnv), processEnv);
+    // Offline, the project is known from the environment (an emulator's only once it runs).
+    const owner = { environment: env.name, projectId: env.projectId };
     if (sub === 'list') {
       if (arg !== undefined) throw new UsageError(`unexpected argument "${arg}"`, { hint: 'run "descope-run backup list --env NAME"' });
-      const entries = listBackups(root, env.name);
+      const entries = listBackups(root, owner);
       if (entries.length === 0) {
         output.out(`No backups of environment "${safeText(env.name)}" (${path.relative(root, backupDir(root, env.name)) || '.'}/ is empty).`);
         return 0;
@@ -31,7 +34,7 @@ export const run: CommandRun = async (ctx) => {
       const rows = entries.map((e) =>
         e.backup
           ? [safeText(e.id), safeText(e.backup.kind), safeText(e.backup.projectId), describeState(e.backup.state)]
-          : [safeText(e.id), c.red('corrupt'), '-', safeText(e.problem ?? '')],
+          : [safeText(e.id), c.red(e.problemKind === 'mismatch' ? 'damaged' : 'corrupt'), '-', safeText(e.problem ?? '')],
       );
       const head = ['ID', 'KIND', 'PROJECT', 'CONTENTS'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -40,7 +43,7 @@ export const run: CommandRun = async (ctx) => {
       return entries.some((e) => !e.backup) ? 1 : 0;
     }
     if (arg === undefined) throw new UsageError('backup show: which backup?', { hint: 'pass an id from "descope-run backup list", or a file' });
-    const backup = findBackup(root, env.name, arg);
+    const backup = findBackup(root, owner, arg);
     output.out(`Backup ${safeText(backup.id)} (${safeText(backup.kind)}) of environment "${safeText(backup.environment)}", project ${safeText(backup.projectId)}`);
     output.out(`  taken ${safeText(backup.createdAt)} by descope-run ${safeText(String(backup.tool.version))}; checksum ${backup.checksum.slice(0, 16)}… verified`);
     output.out(`  holds: ${describeState(backup.state)}`);
@@ -63,6 +66,21 @@ export const run: CommandRun = async (ctx) => {
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) {
     throw new UsageError(`--keep ${keepText}: not a whole number of at least 1`, { hint: 'e.g. --keep 10' });
   }
+  const force = forceFlag(values);
+  const outArg = typeof values.out === 'string' ? values.out : undefined;
+  const out = outArg === undefined ? undefined : path.resolve(cwd, outArg);
+  // Refused before the live project is read: a wrong --out costs no API call.
+  if (out !== undefined && outArg !== undefined) {
+    // The store's files are named by the id they hold: one written there under another name would be a mismatch.
+    const store = path.join(findProjectRoot(cwd, config), '.descope', 'backups');
+    const inside = path.relative(store, out);
+    if (!inside.startsWith('..') && !path.isAbsolute(inside)) {
+      throw new UsageError(`--out ${outArg}: is inside ${path.relative(cwd, store) || store}/, where each backup is named by its id`, {
+        hint: 'leave --out out to add a backup there, or pick a path outside it',
+      });
+    }
+    checkOutFile({ file: out, display: outArg, ours: isBackupFile }, { what: 'the backup', force });
+  }
   const session = await openEnvironmentSession(ctx);
   try {
     const live = await readLive(session, { all: true });
@@ -80,12 +98,15 @@ export const run: CommandRun = async (ctx) => {
       },
       now,
     );
-    const out = typeof values.out === 'string' ? path.resolve(cwd, values.out) : undefined;
-    const file = out ? writeBackup(backup, out) : saveBackup(session.root, backup);
+    const file = out && outArg !== undefined ? writeBackup(backup, out, { display: outArg, force }) : saveBackup(session.root, backup);
     output.out(`${c.green('✓')} Backup ${backup.id} of environment "${safeText(session.env.name)}" (${describeState(backup.state)}) written to ${safeText(path.relative(cwd, file) || file)}.`);
     if (keep !== undefined) {
-      const removed = pruneBackups(session.root, session.env.name, keep);
-      if (removed.length > 0) output.out(`Removed ${removed.length} older ${removed.length === 1 ? 'backup' : 'backups'} (--keep ${keep}).`);
+      const { removed, keptForRollback, damaged } = pruneBackups(session.root, { environment: session.env.name, projectId: session.connection.projectId }, keep);
+      const kept = keptForRollback ? `; kept ${keptForRollback} as well: the default rollback restores it` : '';
+      if (removed.length > 0 || kept) output.out(`Removed ${removed.length} older ${removed.length === 1 ? 'backup' : 'backups'} (--keep ${keep})${kept}.`);
+      if (damaged.length > 0) {
+        output.out(`Left ${damaged.length} damaged ${damaged.length === 1 ? 'file' : 'files'} in place: see "descope-run backup list --env ${session.env.name}".`);
+      }
     }
     return 0;
   } finally {

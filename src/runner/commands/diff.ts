@@ -1,8 +1,10 @@
 // descope-run diff: read the live project, compare it with the config, print (or save) the plan.
 // Writes nothing to Descope.
+import path from 'node:path';
 import type { CommandRun } from '../cli.ts';
 import { openSession, planSession } from '../live-plan.ts';
-import { writePlanFile } from '../plan-file.ts';
+import { checkOutFile, forceFlag } from '../out-file.ts';
+import { isPlanFile, writePlanFile } from '../plan-file.ts';
 import { normalizeTargets } from '../plan/compute.ts';
 import { formatPlan } from '../plan/format.ts';
 import { formatJson, safeText } from '../safe-text.ts';
@@ -11,6 +13,10 @@ export const run: CommandRun = async (ctx) => {
   const { output, values } = ctx;
   // A target that is not an address is refused before anything connects.
   const targets = normalizeTargets((values.target as string[] | undefined) ?? []);
+  const out = typeof values.out === 'string' ? values.out : undefined;
+  const force = forceFlag(values);
+  // Refused before the live project is read: a wrong --out costs no API call.
+  if (out) checkOutFile({ file: path.resolve(ctx.cwd, out), display: out, ours: isPlanFile }, { what: 'the plan', force });
   const session = await openSession(ctx);
   try {
     const { plan } = await planSession(session, {
@@ -18,8 +24,7 @@ export const run: CommandRun = async (ctx) => {
       targets,
       now: new Date().toISOString(),
     });
-    const out = typeof values.out === 'string' ? values.out : undefined;
-    if (out) writePlanFile(out, plan);
+    if (out) writePlanFile(path.resolve(ctx.cwd, out), plan, { force, display: out });
     if (values.json === true) {
       output.out(formatJson(plan, 2));
     } else {

@@ -13,11 +13,9 @@
 //
 // The shortest interval is 5 s. DESCOPE_RUN_MIN_WATCH_MS (milliseconds) lowers it: for tests only,
 // so a watch test does not wait 5 s per check.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescopeRunError, isDescopeRunError, UsageError } from '../../errors.ts';
+import { isDescopeRunError, UsageError } from '../../errors.ts';
 import { searchAudit, type AuditEntry } from '../../runtime/index.ts';
 import type { CommandContext, CommandRun } from '../cli.ts';
 import { connect } from '../connect.ts';
@@ -29,11 +27,13 @@ import {
   formatDrift,
   formatDriftText,
   formatWatchLine,
+  isDriftReport,
   type DriftFormat,
   type DriftNotification,
   type DriftReport,
 } from '../drift-report.ts';
 import { openSession, planSession } from '../live-plan.ts';
+import { checkOutFile, forceFlag, writeOutFile, type ExistingFile } from '../out-file.ts';
 import type { Output } from '../output.ts';
 import { formatJson, safeFolded, safeText } from '../safe-text.ts';
 
@@ -43,6 +43,8 @@ const NOTIFY_TIMEOUT_MS = 10_000;
 interface DriftOptions {
   format: DriftFormat;
   out: string | undefined;
+  /** --force: --out may replace a file that is no drift report. */
+  force: boolean;
   exitCode: boolean;
   watchMs: number | undefined;
   notify: URL | undefined;
@@ -99,6 +101,7 @@ function parseOptions(values: CommandContext['values'], processEnv: NodeJS.Proce
   return {
     format: (formatValue as DriftFormat | undefined) ?? 'text',
     out: typeof values.out === 'string' ? values.out : undefined,
+    force: forceFlag(values),
     exitCode: values['exit-code'] === true,
     watchMs,
     notify,
@@ -138,31 +141,21 @@ async function checkDrift(session: Session, memory: AuditMemory): Promise<DriftR
   });
 }
 
-/** Writes atomically (a temp file, then rename), mode 0600. */
-function writeReportFile(file: string, content: string): void {
-  const target = path.resolve(file);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
-    chmodSync(temp, 0o600);
-    renameSync(temp, target);
-  } catch (error) {
-    // The temp file may not exist, and its folder may not either (ENOTDIR under a file).
-    try {
-      rmSync(temp, { force: true });
-    } catch {
-      // nothing to clean up
-    }
-    throw new DescopeRunError('io', `${file}: could not write the drift report (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      hint: 'check that the folder exists and is writable',
-      cause: error,
-    });
-  }
+/** A drift report in any format (drift-report.ts marks each), which `--out` may replace. */
+const driftTarget = (options: DriftOptions, cwd: string) => ({
+  file: path.resolve(cwd, options.out!),
+  display: options.out!,
+  ours: (existing: ExistingFile) => isDriftReport(existing.head()),
+});
+
+/** Writes atomically, mode 0600; over an existing file only when it is a drift report, or with --force. */
+function writeReportFile(options: DriftOptions, cwd: string, content: string): void {
+  writeOutFile({ ...driftTarget(options, cwd), content }, { what: 'the drift report', force: options.force });
 }
 
-function printReport(output: Output, report: DriftReport, options: DriftOptions): void {
+function printReport(output: Output, cwd: string, report: DriftReport, options: DriftOptions): void {
   if (options.out) {
-    writeReportFile(options.out, formatDrift(report, options.format));
+    writeReportFile(options, cwd, formatDrift(report, options.format));
     output.err(`Wrote the drift report (${report.drifted.length} drifted) to ${safeText(options.out)}.`);
   } else if (options.format === 'text') {
     for (const line of formatDriftText(report, output.c)) output.out(line);
@@ -174,11 +167,13 @@ function printReport(output: Output, report: DriftReport, options: DriftOptions)
 
 export const run: CommandRun = async (ctx) => {
   const options = parseOptions(ctx.values, ctx.processEnv);
+  // Refused before the live project is read (and before a watch starts): a wrong --out costs no API call.
+  if (options.out) checkOutFile(driftTarget(options, ctx.cwd), { what: 'the drift report', force: options.force });
   const holder = { session: await openSession(ctx) };
   try {
     if (options.watchMs !== undefined) return await watch(ctx, holder, options, options.watchMs);
     const report = await checkDrift(holder.session, {});
-    printReport(ctx.output, report, options);
+    printReport(ctx.output, ctx.cwd, report, options);
     return options.exitCode && report.drifted.length > 0 ? 2 : 0;
   } finally {
     await holder.session.close();
@@ -271,7 +266,8 @@ async function watch(ctx: CommandContext, holder: { session: Session }, options:
         output.out(formatWatchLine(report, delta));
         if (options.out) {
           try {
-            writeReportFile(options.out, formatDrift(report, options.format));
+            // Checked at every write: a file put in its place meanwhile is not replaced (a warning).
+            writeReportFile(options, ctx.cwd, formatDrift(report, options.format));
           } catch (error) {
             output.err(output.c.yellow(`warning: ${message(error)}`));
           }

@@ -5,7 +5,7 @@
 // the plan must be empty), and only then is the folder renamed into place.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigValidationError, DescopeRunError, isDescopeRunError, UsageError, type Issue } from '../../errors.ts';
 import { readLiveState, type LiveSnapshot } from '../../runtime/index.ts';
@@ -103,7 +103,15 @@ async function checkTarget(dir: string, shown: string): Promise<string> {
   try {
     info = await stat(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return dir;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A dangling link: the rename at the end would fail after the whole project was read.
+      if ((await lstat(dir).catch(() => undefined))?.isSymbolicLink()) {
+        throw new DescopeRunError('io', `--out ${shown}: is a symbolic link to a folder that does not exist; nothing was written`, {
+          hint: 'create the folder it points to, or pass a folder that does not exist yet',
+        });
+      }
+      return dir;
+    }
     throw ioError(`--out ${shown}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
   }
   if (!info.isDirectory()) {

@@ -1,13 +1,16 @@
-// descope-run render: print or write the rendered flows (and theme) for an environment.
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// descope-run render: print or write the rendered flows (and theme) for an environment. With
+// --out DIR it keeps DIR/.descope-run-render.json, the list of the files it wrote there, and
+// replaces only those (--force: any).
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescopeRunError, UsageError } from '../../errors.ts';
 import type { CommandRun } from '../cli.ts';
 import { compileProject } from '../compile.ts';
 import { formatJson, safeText } from '../safe-text.ts';
+import { forceFlag, jsonFormatIs, writeOutFiles, type OutFile } from '../out-file.ts';
 
 export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
+  const force = forceFlag(values);
   const only = Array.isArray(values.flow) ? new Set(values.flow.map(String)) : undefined;
   const project = await compileProject({
     cwd,
@@ -32,7 +35,7 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
 
   if (typeof values.out === 'string') {
     const dir = path.resolve(cwd, values.out);
-    const written = await writeDocuments(dir, documents);
+    const written = writeDocuments(values.out, dir, documents, force);
     for (const file of written) output.err(`wrote ${safeText(path.relative(cwd, file) || file)}`);
     return 0;
   }
@@ -47,10 +50,50 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
 };
 
 /**
- * Writes every document or none: each goes to a temporary file (0600) in the folder first, and
- * only when all are written are they renamed into place.
+ * The files render wrote in a folder, so that a later render replaces those and nothing else:
+ * `render --out .` with a flow named `package` must not replace package.json. Flow ids start with
+ * a letter or digit, so no flow's file is ever named like the manifest.
  */
-async function writeDocuments(dir: string, documents: { name: string; json: unknown }[]): Promise<string[]> {
+export const RENDER_MANIFEST = '.descope-run-render.json';
+const MANIFEST_FORMAT = 'descope-run/render-manifest';
+
+interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  version: 1;
+  /** File names (in the folder) render wrote. */
+  files: string[];
+}
+
+/** The names the folder's manifest lists; none when there is none. A manifest that is not one is refused. */
+function readManifest(file: string, display: string, force: boolean): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new Set();
+    throw new DescopeRunError('io', `${display}: cannot read the list of files render wrote (${code ?? String(error)}); nothing was written`, {
+      hint: 'check that the folder is readable, or pick another folder for --out',
+    });
+  }
+  try {
+    const value = JSON.parse(text) as Partial<Manifest> | null;
+    if (value?.format === MANIFEST_FORMAT && Array.isArray(value.files)) return new Set(value.files.filter((f): f is string => typeof f === 'string'));
+  } catch {
+    // not JSON: refused below
+  }
+  if (force) return new Set();
+  throw new DescopeRunError('io', `${display}: exists and was not written by descope-run; nothing was written`, {
+    hint: 'render lists the files it wrote there: pick another folder for --out, or pass --force to replace it',
+  });
+}
+
+/**
+ * Writes every document or none: every target is checked first (a file render did not write is
+ * refused, unless --force), each document goes to a temporary file (0600) in the folder, and only
+ * when all are written are they renamed into place, the manifest last.
+ */
+function writeDocuments(shownDir: string, dir: string, documents: { name: string; json: unknown }[], force: boolean): string[] {
   const names = new Map<string, string>();
   for (const doc of documents) {
     const key = doc.name.toLowerCase();
@@ -62,25 +105,37 @@ async function writeDocuments(dir: string, documents: { name: string; json: unkn
     }
     names.set(key, doc.name);
   }
-  const temps: { temp: string; file: string }[] = [];
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const doc of documents) {
-      const file = path.join(dir, `${doc.name}.json`);
-      const temp = path.join(dir, `.${doc.name}.json.${randomBytes(4).toString('hex')}.tmp`);
-      temps.push({ temp, file });
-      await writeFile(temp, `${JSON.stringify(doc.json, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    }
-    for (const { temp, file } of temps) await rename(temp, file);
-    return temps.map((t) => t.file);
-  } catch (error) {
-    await Promise.all(temps.map(({ temp }) => rm(temp, { force: true })));
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    const failed = error as NodeJS.ErrnoException & { dest?: string };
-    const where = failed.dest ?? failed.path ?? dir;
-    throw new DescopeRunError('io', `--out ${dir}: cannot write ${where} (${code}); nothing was written`, {
-      hint: 'pick a folder you can write to, where no folder stands in the way of a <flow-id>.json file',
-      cause: error,
-    });
-  }
+  // Named as the user named the folder: `--out .` refuses `package.json`, not an absolute path.
+  const shown = (name: string) => path.join(shownDir, name);
+  const manifestFile = path.join(dir, RENDER_MANIFEST);
+  const wrote = readManifest(manifestFile, shown(RENDER_MANIFEST), force);
+  const files: OutFile[] = documents.map((doc) => {
+    const file = path.join(dir, `${doc.name}.json`);
+    const content = `${JSON.stringify(doc.json, null, 2)}\n`;
+    return {
+      file,
+      display: shown(`${doc.name}.json`),
+      content,
+      // Render's own file, or one that holds exactly what it would write (nothing is lost, e.g.
+      // a folder rendered before renders kept their manifest).
+      ours: (existing) => wrote.has(`${doc.name}.json`) || existing.head(Buffer.byteLength(content) + 1) === content,
+    };
+  });
+  // What it wrote before and is still there (a deleted file's name is not render's any more), and what it writes now.
+  const listed = [...wrote].filter((name) => !name.includes('/') && !name.includes('\\') && existsSync(path.join(dir, name)));
+  const manifest: Manifest = { format: MANIFEST_FORMAT, version: 1, files: [...new Set([...listed, ...documents.map((d) => `${d.name}.json`)])].sort() };
+  files.push({
+    file: manifestFile,
+    display: shown(RENDER_MANIFEST),
+    content: `${JSON.stringify(manifest, null, 2)}\n`,
+    ours: jsonFormatIs(MANIFEST_FORMAT),
+  });
+  writeOutFiles(files, {
+    what: 'the rendered flows',
+    force,
+    createFolders: true,
+    refusedHint: 'flow ids become file names: pick another folder for --out, or pass --force to replace it',
+    failedHint: 'pick a folder you can write to, where no folder stands in the way of a <flow-id>.json file',
+  });
+  return files.slice(0, -1).map((f) => f.file);
 }

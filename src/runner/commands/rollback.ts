@@ -4,8 +4,7 @@
 import type { CommandRun } from '../cli.ts';
 import { PlanError } from '../../errors.ts';
 import { runApplyFlow } from '../apply-flow.ts';
-import { readAuditLog } from '../audit.ts';
-import { backupIdFor, describeState, findBackup, listBackups, type Backup } from '../backup.ts';
+import { describeState, findBackup, readDefaultBackup, type Backup } from '../backup.ts';
 import { openEnvironmentSession, readLive, type Session } from '../live-plan.ts';
 import { computePlan, normalizeTargets } from '../plan/compute.ts';
 import { computeDesiredFromBackup, computeScope, type DesiredProject } from '../plan/desired.ts';
@@ -13,25 +12,9 @@ import { formatChange } from '../plan/format.ts';
 import type { Plan } from '../plan/types.ts';
 import { safeText } from '../safe-text.ts';
 
-/**
- * The newest backup before the last apply: the one it took, or (after an apply --no-backup) the
- * newest taken before it; with no apply recorded, the newest backup.
- */
+/** The backup rollback restores without --to (backup.ts chooses it, as `backup --keep` does when it keeps it). */
 function defaultBackup(session: Session): Backup {
-  const { records } = readAuditLog(session.root, { env: session.env.name });
-  const last = [...records].reverse().find((r) => r.command === 'apply' && r.outcome !== 'no-changes' && r.outcome !== 'refused' && r.outcome !== 'stale' && r.outcome !== 'aborted');
-  if (last?.backupId) return findBackup(session.root, session.env.name, last.backupId);
-  const before = last ? backupIdFor(new Date(last.time)) : undefined;
-  const newest = listBackups(session.root, session.env.name).find((entry) => entry.backup && (before === undefined || entry.id < before));
-  if (!newest?.backup) {
-    throw new PlanError(
-      last
-        ? `environment "${session.env.name}": the last apply (${last.time}) took no backup and there is none from before it`
-        : `environment "${session.env.name}": there is no backup to roll back to`,
-      { hint: `pick one with --to (see "descope-run backup list --env ${session.env.name}"); apply takes one before every change unless --no-backup` },
-    );
-  }
-  return newest.backup;
+  return readDefaultBackup(session.root, { environment: session.env.name, projectId: session.connection.projectId });
 }
 
 export const run: CommandRun = async (ctx) => {
@@ -66,17 +49,14 @@ export const run: CommandRun = async (ctx) => {
     open: (onWait) => openEnvironmentSession(ctx, onWait),
     makePlan: async (session, refuse) => {
       try {
-        backup = typeof values.to === 'string' ? findBackup(session.root, session.env.name, values.to) : defaultBackup(session);
+        // findBackup and readDefaultBackup both check that the backup is of this id, environment and project.
+        backup =
+          typeof values.to === 'string'
+            ? findBackup(session.root, { environment: session.env.name, projectId: session.connection.projectId }, values.to)
+            : defaultBackup(session);
       } catch (error) {
         refuse('refused');
         throw error;
-      }
-      if (backup.environment !== session.env.name || backup.projectId !== session.connection.projectId) {
-        refuse('refused');
-        throw new PlanError(
-          `backup ${backup.id}: is of environment "${backup.environment}" (project ${backup.projectId}), not "${session.env.name}" (project ${session.connection.projectId})`,
-          { hint: `roll back with --env ${backup.environment}` },
-        );
       }
       output.out(output.c.dim(`Restoring backup ${safeText(backup.id)} (${safeText(backup.kind)}, ${safeText(backup.createdAt)}): ${describeState(backup.state)}.`));
       try {
