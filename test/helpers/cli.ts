@@ -1,5 +1,6 @@
 // Runs the real CLI (the built bin, as users run it) as a child process.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { cp, mkdtemp, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,13 +16,32 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A clean environment: none of the caller's DESCOPE_* variables leak into a test. */
+let fileLockDir: string | undefined;
+
+/**
+ * The lock folder of this test file (node:test runs each file in its own process): a CLI a test
+ * spawns never takes a lock in the user's real folder, and test files running side by side never
+ * contend for one project id. A test that wants several runs to share a folder passes one.
+ */
+export function testLockDir(): string {
+  if (fileLockDir === undefined) {
+    const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'descope-run-locks-')));
+    fileLockDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return fileLockDir;
+}
+
+/**
+ * A clean environment: none of the caller's DESCOPE_* variables leak into a test, and the lock
+ * folder is this test file's own (testLockDir) unless `extra` names one.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('DESCOPE_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR') env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, DESCOPE_RUN_LOCK_DIR: testLockDir(), ...extra };
 }
 
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
