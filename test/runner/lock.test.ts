@@ -219,7 +219,7 @@ describe('a held lock', () => {
     const dir = tempDir();
     const lock = await acquireLock(request(), { DESCOPE_RUN_LOCK_DIR: dir });
     const first = statSync(lock.where).mtimeMs;
-    // A synchronous step longer than two beats (computePlan of 100,000 tenants: ~3 s): nothing runs on this thread meanwhile.
+    // A synchronous step longer than a beat (computePlan of 100,000 tenants: ~3 s): nothing runs on this thread meanwhile.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_MS + 1000);
     const later = statSync(lock.where).mtimeMs;
     assert.ok(later - first >= HEARTBEAT_MS - 100, `refreshed while blocked: ${first} → ${later}`);
