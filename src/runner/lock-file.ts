@@ -422,7 +422,7 @@ function probe(pid: number, processStart: string | undefined): 'alive' | 'gone' 
 
 /** Why the lock is stale, or throws LockHeldError when its holder may still run. */
 function judge(found: Found, request: LockRequest, file: string, now: number): Judged {
-  const where = `environment "${request.environment}": ${request.target.description}`;
+  const where = `${request.environment ? `environment "${request.environment}": ` : ''}${request.target.description}`;
   const again = `run ${request.command} again`;
   const record = found.record;
   const age = now - found.mtimeMs;
@@ -667,7 +667,7 @@ function acquireFileLock(dir: string, request: LockRequest): HeldLock {
     if (error instanceof DescopeRunError) throw error;
     throw ioError(file, 'take the lock', error);
   }
-  throw new LockHeldError(`environment "${request.environment}": ${request.target.description}: ${file} kept changing while this run tried to take it`, {
+  throw new LockHeldError(`${request.environment ? `environment "${request.environment}": ` : ''}${request.target.description}: ${file} kept changing while this run tried to take it`, {
     hint: `another apply or rollback is starting; wait for it, then run ${request.command} again`,
   });
 }
@@ -691,7 +691,7 @@ function heldLock(file: string, request: LockRequest, holder: LockHolder, text: 
       if (!released && heartbeat.lost() === undefined && ours()) return;
       const now = inspect(file)?.record;
       throw new LockHeldError(
-        `environment "${request.environment}": this ${request.command}'s lock of ${request.target.description} was ${now ? `taken over by ${describeHolder(holderOf(now))}` : 'removed'} while it held it; nothing more is written`,
+        `${request.environment ? `environment "${request.environment}": ` : ''}this ${request.command}'s lock of ${request.target.description} was ${now ? `taken over by ${describeHolder(holderOf(now))}` : 'removed'} while it held it; nothing more is written`,
         { hint: `check what that run did (descope-run audit), then run ${request.command} again` },
       );
     },

@@ -7,7 +7,8 @@
 // heartbeat only (a real holder under `unshare --pid` when the machine allows it, and always one
 // planted with another namespace's id and a dead pid); one from another host never. An unreadable
 // lock is taken over only once it is a minute old; of several processes racing to take over one
-// stale lock exactly one wins; diff reads through a held lock.
+// stale lock exactly one wins; diff reads through a held lock. The emulator command holds the
+// emulated project of its state file while it serves it.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
@@ -338,4 +339,22 @@ test('processes racing to take over one stale lock: exactly one wins each time',
     assert.deepEqual(outcomes.filter((o) => !o.startsWith('won')), Array(5).fill('lost lock_held'), `round ${round}`);
     assert.deepEqual(await readdir(project.lockDir), [], `round ${round}: the winner released it, nothing left in the lock folder`);
   }
+});
+
+test('the emulator command serving a state file holds that emulated project: an apply of --env local on the same file waits for it', async (t) => {
+  const project = await createProject({ config: SMALL });
+  t.after(() => project.close());
+  const server = startCli(project, ['emulator', '--port', '0', '--state', path.join('.descope', 'local', 'state.json')]);
+  t.after(() => server.child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    server.child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ctrl-C stops it') && resolve());
+    void server.done.then((r) => reject(new Error(`the emulator ended: ${r.stdout}${r.stderr}`)));
+  });
+  const local = await project.run(['apply', '--env', 'local', '--yes']);
+  assert.equal(local.code, 1, local.stdout + local.stderr);
+  assert.equal(errorLines(local.stderr).length, 1, local.stderr);
+  assert.match(local.stderr, new RegExp(`^error: environment "local": the emulated project in ${escape(project.dir)}/\\.descope/local/state\\.json is locked by emulator in ${escape(project.dir)} \\(pid ${server.child.pid} `, 'm'));
+  server.child.kill('SIGTERM');
+  assert.equal((await server.done).code, 0);
+  assert.deepEqual(await readdir(project.lockDir), [], 'released when it stops');
 });
