@@ -567,19 +567,28 @@ function startHeartbeat(file: string, ino: number, text: string): Heartbeat {
     fallback.unref();
   };
   let worker: Worker | undefined;
-  try {
-    worker = new Worker(BEAT_SOURCE, { eval: true, workerData: { file, ino, text, intervalMs: HEARTBEAT_MS } });
-    worker.unref();
-    worker.on('message', (message: { lost?: boolean }) => {
-      if (message.lost) lost = 'removed or replaced while this run held it';
-    });
-    worker.on('error', beatHere);
-  } catch {
-    beatHere();
-  }
+  const startWorker = (): void => {
+    try {
+      worker = new Worker(BEAT_SOURCE, { eval: true, workerData: { file, ino, text, intervalMs: HEARTBEAT_MS } });
+      worker.unref();
+      worker.on('message', (message: { lost?: boolean }) => {
+        if (message.lost) lost = 'removed or replaced while this run held it';
+      });
+      worker.on('error', beatHere);
+    } catch {
+      beatHere();
+    }
+  };
+  // A new lock is fresh for STALE_MS without a beat, and a worker costs ~60 ms of CPU to start: a
+  // run that is over within a second (most are) never starts one. The run turns its event loop
+  // (it reads the live project) long before STALE_MS, so the worker is beating by the time a long
+  // synchronous step (computePlan) comes.
+  const starting = setTimeout(startWorker, HEARTBEAT_MS / 2);
+  starting.unref();
   return {
     lost: () => lost,
     async stop() {
+      clearTimeout(starting);
       clearInterval(fallback);
       // Not awaited (a worker still starting takes ~60 ms to stop): a beat after this finds the lock gone or another one, and touches nothing.
       void worker?.terminate().catch(() => undefined);

@@ -218,6 +218,8 @@ describe('a held lock', () => {
   test('its heartbeat goes on while the main thread is blocked; release removes it and stops the beat', async () => {
     const dir = tempDir();
     const lock = await acquireLock(request(), { DESCOPE_RUN_LOCK_DIR: dir });
+    // What a run does first: it reads the live project (its event loop turns; the heartbeat starts after half a beat).
+    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2 + 200));
     const first = statSync(lock.where).mtimeMs;
     // A synchronous step longer than a beat (computePlan of 100,000 tenants: ~3 s): nothing runs on this thread meanwhile.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_MS + 1000);
