@@ -91,8 +91,6 @@ export function printable(value: unknown, fallback: string): string {
 
 interface Candidate {
   dir: string;
-  /** How it was chosen, for messages. */
-  from: string;
   /** The temp-folder fallback: no symlink anywhere in our part of it (others can write to /tmp). */
   shared?: string;
 }
@@ -122,14 +120,14 @@ function defaultCandidates(processEnv: NodeJS.ProcessEnv): Candidate[] {
   const out: Candidate[] = [];
   const xdg = processEnv.XDG_STATE_HOME;
   // The XDG spec: a relative value is invalid and is ignored.
-  if (xdg && path.isAbsolute(xdg)) out.push({ dir: path.join(xdg, 'descope-run', 'locks'), from: 'XDG_STATE_HOME' });
+  if (xdg && path.isAbsolute(xdg)) out.push({ dir: path.join(xdg, 'descope-run', 'locks') });
   else {
     const home = usableHome(processEnv);
-    if (home) out.push({ dir: path.join(home, '.local', 'state', 'descope-run', 'locks'), from: 'the home folder' });
+    if (home) out.push({ dir: path.join(home, '.local', 'state', 'descope-run', 'locks') });
   }
   const tmp = processEnv.TMPDIR && path.isAbsolute(processEnv.TMPDIR) ? processEnv.TMPDIR : os.tmpdir();
   const base = path.join(tmp, `descope-run-${uid() ?? currentUser().replace(/[^A-Za-z0-9_-]/g, '_')}`);
-  out.push({ dir: path.join(base, 'locks'), from: 'the temp folder (the home folder is unusable)', shared: base });
+  out.push({ dir: path.join(base, 'locks'), shared: base });
   return out;
 }
 
@@ -699,7 +697,12 @@ function heldLock(file: string, request: LockRequest, holder: LockHolder, text: 
     journal: fileJournal(file.replace(/\.lock$/, '.journal')),
     assertHeld() {
       if (!released && heartbeat.lost() === undefined && ours()) return;
-      const now = inspect(file)?.record;
+      let now: Found['record'];
+      try {
+        now = inspect(file)?.record;
+      } catch {
+        // unreadable: said as removed
+      }
       throw new LockHeldError(
         `${request.environment ? `environment "${request.environment}": ` : ''}this ${request.command}'s lock of ${request.target.description} was ${now ? `taken over by ${describeHolder(holderOf(now))}` : 'removed'} while it held it; nothing more is written`,
         { hint: `check what that run did (descope-run audit), then run ${request.command} again` },
