@@ -161,7 +161,7 @@ export class UserAbortError extends DescopeRunError {
   }
 }
 
-/** Another apply or rollback holds the lock of the environment and project (.descope/locks/). */
+/** Another apply or rollback holds the lock of the project (src/runner/lock.ts). */
 export class LockHeldError extends DescopeRunError {
   constructor(message: string, options: DescopeRunErrorOptions = {}) {
     super('lock_held', message, options);

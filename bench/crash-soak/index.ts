@@ -25,8 +25,7 @@ import { seededRandom } from '../../src/emulator/random.ts';
 import { readAuditLog } from '../../src/runner/audit.ts';
 import { readBackup } from '../../src/runner/backup.ts';
 import { compileProject } from '../../src/runner/compile.ts';
-import { journalPath } from '../../src/runner/journal.ts';
-import { lockPath } from '../../src/runner/lock.ts';
+import { lockFileName } from '../../src/runner/lock-file.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
 import { computeDesiredProject, computeScope, type DesiredProject } from '../../src/runner/plan/desired.ts';
 import { createDescopeApi, readLiveState, type LiveScope } from '../../src/runtime/index.ts';
@@ -111,7 +110,7 @@ async function calibrate(): Promise<Reference> {
   const seen = watch(emulator);
   const dir = await writeProject(emulator);
   try {
-    const env = { [KEY_VARIABLE]: emulator.managementKey, [OIDC_SECRET_VARIABLE]: 'soak-secret' };
+    const env = { [KEY_VARIABLE]: emulator.managementKey, [OIDC_SECRET_VARIABLE]: 'soak-secret', DESCOPE_RUN_LOCK_DIR: path.join(dir, '.locks') };
     const result = await startCli(['apply', '--env', ENV, '--yes'], dir, env).done;
     if (result.code !== 0) throw new Error(`crash-soak: the reference apply failed:\n${result.stderr || result.stdout}`);
     const project = await compileProject({ cwd: dir, env: ENV, processEnv: { ...process.env, ...env } });
@@ -161,7 +160,11 @@ async function runTrial(trial: number, seed: number, reference: Reference): Prom
   const emulator = await startEmulator({ port: 0, latencyMs, seed });
   const seen = watch(emulator);
   const dir = await writeProject(emulator);
-  const env = { [KEY_VARIABLE]: emulator.managementKey, [OIDC_SECRET_VARIABLE]: 'soak-secret' };
+  // Each trial its own lock folder: never the user's, and trials never see each other's locks.
+  const lockDir = path.join(dir, '.locks');
+  const env = { [KEY_VARIABLE]: emulator.managementKey, [OIDC_SECRET_VARIABLE]: 'soak-secret', DESCOPE_RUN_LOCK_DIR: lockDir };
+  const lockFile = path.join(lockDir, lockFileName({ key: `project:${emulator.projectId}`, description: '' }));
+  const journalFile = lockFile.replace(/\.lock$/, '.journal');
   const problems: string[] = [];
   try {
     const first = startCli(['apply', '--env', ENV, '--yes'], dir, env);
@@ -187,8 +190,8 @@ async function runTrial(trial: number, seed: number, reference: Reference): Prom
     await sleep(latencyMs * 2 + 20);
     const landed: Landed = exitedFirst || writesAtKill >= reference.writes ? 'after' : writesAtKill === 0 ? 'before' : 'mid';
 
-    const lockLeft = existsSync(lockPath(dir, ENV, emulator.projectId));
-    const journalLeft = existsSync(journalPath(dir, ENV, emulator.projectId));
+    const lockLeft = existsSync(lockFile);
+    const journalLeft = existsSync(journalFile);
     const backups = path.join(dir, '.descope', 'backups', ENV);
     for (const name of existsSync(backups) ? readdirSync(backups).filter((n) => n.endsWith('.json') && !n.startsWith('.')) : []) {
       try {
@@ -217,8 +220,8 @@ async function runTrial(trial: number, seed: number, reference: Reference): Prom
     } catch (error) {
       problems.push(`audit: ${(error as Error).message}`);
     }
-    if (existsSync(lockPath(dir, ENV, emulator.projectId))) problems.push('the lock is left after the re-run');
-    if (existsSync(journalPath(dir, ENV, emulator.projectId))) problems.push('the journal is left after the re-run');
+    if (existsSync(lockFile)) problems.push('the lock is left after the re-run');
+    if (existsSync(journalFile)) problems.push('the journal is left after the re-run');
 
     const how = byWrites ? `after write ${killAfterWrites}` : `after ${killAfterMs} ms`;
     const voided = DIST_MISSING.test(killed.stderr + rerun.stderr);

@@ -12,10 +12,10 @@ import { EnvironmentError, UserAbortError, isDescopeRunError } from '../errors.t
 import { appendAuditRecord, currentUser, readGitInfo, type AuditOutcome, type AuditRecord } from './audit.ts';
 import { applyPlan, requiredSecrets, type ChangeResult } from './apply-plan.ts';
 import { describeState, makeBackup, saveBackup, type Backup } from './backup.ts';
-import { recoverInterruptedRun, startJournal, type Journal } from './journal.ts';
+import { describeInterruptedRun, recoverInterruptedRun, startJournal, type Journal } from './journal.ts';
 import { readLive, type Session } from './live-plan.ts';
 import { secretHoldingKey } from './secret-refs.ts';
-import { acquireLock, describeHolder, type HeldLock } from './lock.ts';
+import { acquireLock, describeHolder, lockTarget, type HeldLock } from './lock.ts';
 import { formatPlan, SYMBOLS } from './plan/format.ts';
 import { flowIdOf, type Plan } from './plan/types.ts';
 import type { Output } from './output.ts';
@@ -157,9 +157,10 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     exitStatus,
   });
   try {
-    // One apply or rollback at a time, taken before the live project is read (./lock.ts).
+    // One apply or rollback at a time per project, taken before the live project is read (./lock.ts).
     try {
-      lock = acquireLock(root, { env: env.name, projectId: session.connection.projectId, command: flow.command });
+      const target = lockTarget(env, session.connection.projectId);
+      lock = await acquireLock({ target, command: flow.command, checkout: root, environment: env.name }, processEnv);
     } catch (error) {
       outcome = 'refused';
       throw error;
@@ -168,12 +169,8 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       const { holder, reason } = lock.tookOver;
       output.err(`${c.yellow('warning:')} took over the lock of ${holder ? safeText(describeHolder(holder)) : 'a run'}: ${safeText(reason)}`);
     }
-    const interrupted = recoverInterruptedRun(root, env.name, session.connection.projectId);
-    if (interrupted) {
-      output.err(
-        `${c.yellow('warning:')} the previous ${safeText(String(interrupted.record.command))} (pid ${safeText(String(interrupted.pid))}, started ${safeText(String(interrupted.record.time))}) was interrupted after ${interrupted.settled} of ${interrupted.total} changes; re-planning from the live project`,
-      );
-    }
+    const interrupted = await recoverInterruptedRun(lock);
+    if (interrupted) output.err(`${c.yellow('warning:')} ${safeText(describeInterruptedRun(interrupted, root))}`);
 
     status.show('reading the live project…');
     const step = await flow.makePlan(session, (refused, refusedPlan) => {
@@ -241,7 +238,7 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
     output.out('');
     const total = plan.changes.length;
     // Before the first write: what a run killed from here on leaves for the next one (./journal.ts).
-    journal = startJournal(root, env.name, session.connection.projectId, auditRecord());
+    journal = await startJournal(lock, auditRecord());
     const applied = await applyPlan(session.connection.api, plan, {
       resolveSecret: (name) => processEnv[name] || (placeholders.has(name) ? EMULATOR_PLACEHOLDER_SECRET : undefined),
       onStart: (address) => status.show(`[${results.length}/${total}] ${address}…`),
@@ -329,8 +326,8 @@ export async function runApplyFlow(ctx: CommandContext, flow: ApplyFlow): Promis
       if (!isDescopeRunError(error)) throw error;
       output.err(`${c.yellow('warning:')} ${safeText(error.message)}`);
     }
-    journal?.finish();
-    lock?.release();
+    await journal?.finish();
+    await lock?.release();
     // A failed close is the run's error unless an earlier one is on its way already.
     if (closeError && !threw) throw closeError.error;
   }

@@ -1,21 +1,28 @@
-// The journal of the writes in progress: `.descope/locks/<env>-<projectId>.journal` (mode 0600),
-// kept while an apply or rollback holds the lock and writes. Append-only, one JSON line per write
-// (one write(2) each, so a kill leaves whole lines): a `start` line before the first change is
-// sent, holding the run's audit record as it stands then, and one `result` line per change as it
-// settles. A run that ends deletes it once its own audit record is written. A run that was killed
-// leaves it behind; the next apply or rollback (holding the lock) finds it, appends the killed
-// run's audit record (outcome `interrupted`, with the results it had recorded), says how far it got
-// and deletes it. The next run re-plans from the live project, so it never needs the journal to
-// know what is left; the journal is the record of what happened.
-import { appendFileSync, chmodSync, readFileSync, rmSync } from 'node:fs';
+// The journal of the writes in progress, kept by the held project lock (./lock.ts: with the file
+// backend, `<lock folder>/<lock>.journal`, mode 0600, next to the lock). Append-only, one JSON
+// line per write (one write(2) each, so a kill leaves whole lines): a `start` line before the first
+// change is sent, holding the run's audit record as it stands then and the checkout and environment
+// it came from, and one `result` line per change as it settles. A run that ends deletes it once its
+// own audit record is written. A run that was killed leaves it behind; the next apply or rollback
+// of that project (from any checkout on the machine, holding the lock) finds it, appends the killed
+// run's audit record (outcome `interrupted`, with the results it had recorded) to the audit log of
+// the checkout the killed run came from, says how far it got and deletes it. The next run re-plans
+// from the live project, so it never needs the journal to know what is left; the journal is the
+// record of what happened.
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { DescopeRunError } from '../errors.ts';
+import { DescopeRunError, isDescopeRunError } from '../errors.ts';
 import { appendAuditRecord, readAuditLog, type AuditChange, type AuditRecord } from './audit.ts';
-import { lockPath } from './lock.ts';
+import { printable, type HeldLock } from './lock.ts';
 
 interface StartLine {
   type: 'start';
   pid: number;
+  host?: string;
+  /** The checkout (project root) the run came from: its audit log is where the run's record belongs. */
+  checkout?: string;
+  /** The environment name it ran with (the audit log's name). */
+  environment?: string;
   /** The run's audit record when its writes started (every change `skipped`, outcome `interrupted`). */
   record: AuditRecord;
 }
@@ -39,37 +46,44 @@ export interface Journal {
   /** Appends one change's result. Never throws: the journal must not stop an apply. */
   record(change: SettledChange): void;
   /** Deletes the journal (call after the run's audit record is written). */
-  finish(): void;
+  finish(): Promise<void>;
 }
 
 export interface InterruptedRun {
   pid: number;
+  host?: string;
+  /** The checkout it came from, when the journal says. */
+  checkout?: string;
   /** The audit record appended for it (outcome `interrupted`). */
   record: AuditRecord;
+  /** The audit log that record was appended to. */
+  auditLog: string;
   /** Changes whose result was recorded. */
   settled: number;
   total: number;
 }
 
-export function journalPath(root: string, env: string, projectId: string): string {
-  return lockPath(root, env, projectId).replace(/\.lock$/, '.journal');
-}
-
-/** Starts the journal of a run that holds the lock; `record` is its audit record as it stands now. */
-export function startJournal(root: string, env: string, projectId: string, record: AuditRecord): Journal {
-  const file = journalPath(root, env, projectId);
+/**
+ * Starts the journal of a run that holds `lock`; `record` is its audit record as it stands now.
+ * Refuses (nothing was changed yet) when the lock is no longer this run's.
+ */
+export async function startJournal(lock: HeldLock, record: AuditRecord): Promise<Journal> {
+  lock.assertHeld();
+  const store = lock.journal;
   const start: StartLine = {
     type: 'start',
     pid: process.pid,
+    host: lock.holder.host,
+    ...(lock.holder.checkout ? { checkout: lock.holder.checkout } : {}),
+    ...(lock.holder.environment ? { environment: lock.holder.environment } : {}),
     record: { ...record, outcome: 'interrupted', changes: record.changes.map(({ address, action }) => ({ address, action, result: 'skipped' })) },
   };
   try {
-    // The lock folder exists (the lock is held). 'w': a journal left here was already read by recoverInterruptedRun.
-    appendFileSync(file, `${JSON.stringify(start)}\n`, { mode: 0o600, flag: 'w' });
-    chmodSync(file, 0o600);
+    await store.start(`${JSON.stringify(start)}\n`);
   } catch (error) {
-    throw new DescopeRunError('io', `${path.relative(root, file)}: could not start the journal of this ${record.command} (${(error as NodeJS.ErrnoException).code ?? String(error)}); nothing was changed`, {
-      hint: `check that ${path.relative(root, path.dirname(file))} is writable by you`,
+    if (isDescopeRunError(error)) throw error;
+    throw new DescopeRunError('io', `${store.where}: could not start the journal of this ${record.command} (${(error as NodeJS.ErrnoException).code ?? String(error)}); nothing was changed`, {
+      hint: `check that ${path.dirname(store.where)} is writable by you`,
       cause: error,
     });
   }
@@ -84,14 +98,10 @@ export function startJournal(root: string, env: string, projectId: string, recor
         result: change.status,
         ...(change.error ? { error: auditError(change.error) } : {}),
       };
-      try {
-        appendFileSync(file, `${JSON.stringify(line)}\n`, { flag: 'a' });
-      } catch {
-        broken = true;
-      }
+      if (!store.append(`${JSON.stringify(line)}\n`)) broken = true;
     },
-    finish() {
-      rmSync(file, { force: true });
+    async finish() {
+      await store.remove();
     },
   };
 }
@@ -125,7 +135,13 @@ function parseLines(text: string): { start?: StartLine; results: ResultLine[] } 
       Array.isArray(record.changes) &&
       record.changes.every((c: unknown) => typeof c === 'object' && c !== null && typeof (c as AuditChange).address === 'string' && typeof (c as AuditChange).action === 'string');
     if (v.type === 'start' && typeof v.pid === 'number' && wellFormed) {
-      out.start = value as StartLine;
+      const start = value as StartLine;
+      out.start = {
+        ...start,
+        // Where the record goes is a path from a file: only an absolute folder and an environment name are taken.
+        checkout: typeof start.checkout === 'string' && path.isAbsolute(start.checkout) ? start.checkout : undefined,
+        environment: typeof start.environment === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(start.environment) ? start.environment : undefined,
+      } as StartLine;
     } else if (v.type === 'result' && typeof v.address === 'string' && typeof v.result === 'string') {
       out.results.push(value as ResultLine);
     }
@@ -133,34 +149,48 @@ function parseLines(text: string): { start?: StartLine; results: ResultLine[] } 
   return out;
 }
 
-/**
- * The run the journal was left by, now recorded in the audit log, and the journal removed;
- * undefined when there is none (or the run had recorded itself). Call while holding the lock.
- */
-export function recoverInterruptedRun(root: string, env: string, projectId: string, now = new Date()): InterruptedRun | undefined {
-  const file = journalPath(root, env, projectId);
-  let text: string;
+const isFolder = (dir: string): boolean => {
   try {
-    text = readFileSync(file, 'utf8');
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The run the journal of `lock` was left by, now recorded in the audit log of the checkout it came
+ * from (or, when that folder is gone, of this run's), and the journal removed; undefined when there
+ * is none (or the run had recorded itself). Call while holding the lock.
+ */
+export async function recoverInterruptedRun(lock: HeldLock, now = new Date()): Promise<InterruptedRun | undefined> {
+  const store = lock.journal;
+  let text: string | undefined;
+  try {
+    text = await store.read();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DescopeRunError('io', `${path.relative(root, file)}: could not read the journal of an interrupted run (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+    throw new DescopeRunError('io', `${store.where}: could not read the journal of an interrupted run (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: `check its permissions, or remove it (the next apply re-plans from the live project either way)`,
       cause: error,
     });
   }
+  if (text === undefined) return undefined;
   const { start, results } = parseLines(text);
   if (!start) {
     // Killed while writing its first line, before any change was sent.
-    rmSync(file, { force: true });
+    await store.remove();
     return undefined;
   }
+  const here = { root: lock.holder.checkout ?? process.cwd(), env: lock.holder.environment ?? start.record.environment };
+  const origin = { root: start.checkout ?? here.root, env: start.environment ?? start.record.environment ?? here.env };
+  const originThere = isFolder(origin.root);
   // A run killed after its own audit record was written, before it deleted its journal, was not interrupted.
-  const own = readAuditLog(root, { env }).records.some(
-    (r) => r.time === start.record.time && r.command === start.record.command && r.host === start.record.host && r.user === start.record.user,
-  );
+  const own =
+    originThere &&
+    readAuditLog(origin.root, { env: origin.env }).records.some(
+      (r) => r.time === start.record.time && r.command === start.record.command && r.host === start.record.host && r.user === start.record.user,
+    );
   if (own) {
-    rmSync(file, { force: true });
+    await store.remove();
     return undefined;
   }
   const byAddress = new Map(results.map((r) => [r.address, r]));
@@ -175,11 +205,37 @@ export function recoverInterruptedRun(root: string, env: string, projectId: stri
       if (result) return { address: change.address, action: change.action, result: result.result, ...(result.error ? { error: result.error } : {}) };
       return { address: change.address, action: change.action, result: 'skipped', error: { message: 'no result recorded: the run was interrupted before it settled' } };
     }),
-    error: `interrupted (killed?) after ${settled} of ${total} changes; found by the next run at ${now.toISOString()}`,
+    error: `interrupted (killed?) after ${settled} of ${total} changes; found by the next run${origin.root !== here.root ? ` in ${here.root}` : ''} at ${now.toISOString()}`,
     durationMs: Math.max(0, Date.parse(last ?? start.record.time) - Date.parse(start.record.time)) || 0,
     exitStatus: 1,
   };
-  appendAuditRecord(root, env, record);
-  rmSync(file, { force: true });
-  return { pid: start.pid, record, settled, total };
+  let auditLog: string;
+  try {
+    // Never re-create a checkout that was deleted: then the record goes to this run's log.
+    if (!originThere) throw new Error('the checkout is gone');
+    auditLog = appendAuditRecord(origin.root, origin.env, record);
+  } catch (error) {
+    if (originThere && !isDescopeRunError(error)) throw error;
+    auditLog = appendAuditRecord(here.root, here.env, record);
+  }
+  await store.remove();
+  return {
+    pid: start.pid,
+    ...(start.host ? { host: start.host } : {}),
+    ...(start.checkout ? { checkout: start.checkout } : {}),
+    record,
+    auditLog,
+    settled,
+    total,
+  };
 }
+
+/** `the previous apply (pid 4242 on host ci-7, started …, in /home/alice/site) was interrupted after 12 of 30 changes` and where that is recorded. */
+export function describeInterruptedRun(run: InterruptedRun, root: string): string {
+  const host = run.host ? ` on host ${printable(run.host, '?')}` : '';
+  const from = run.checkout ? `, in ${printable(run.checkout, '?')}` : '';
+  const log = path.relative(root, run.auditLog);
+  const shown = log && !log.startsWith('..') && !path.isAbsolute(log) ? log : run.auditLog;
+  return `the previous ${printable(run.record.command, 'run')} (pid ${run.pid}${host}, started ${printable(run.record.time, '?')}${from}) was interrupted after ${run.settled} of ${run.total} changes (recorded in ${shown}); re-planning from the live project`;
+}
+

@@ -1,36 +1,31 @@
-// One apply at a time: a lock per environment and project, `.descope/locks/<env>-<projectId>.lock`
-// (folder 0700, file 0600), taken by apply and rollback before they read the live project and
-// released when they end. It holds who holds it: {pid, host, user, command, startedAt}.
+// One apply at a time per project, whatever the folder: apply and rollback take the lock of the
+// project they write to before they read it, and hold it until their audit record is written.
 //
-// Taking it is atomic: the content is written to a private temp file, which is then hard-linked
-// to the lock's name; link(2) fails when the name exists, like open(O_EXCL), and the lock is never
-// seen half written. (On a file system without hard links, open 'wx' and write is the fallback.)
+// What is locked is the project, not the environment name or the checkout: a remote environment by
+// its project id (two environment files naming one project share one lock; its base URL is left
+// out on purpose, since one project is reachable under several hosts), an embedded emulator
+// environment by the real path of its state file (each state file is its own emulated project, so
+// `--env local` in two checkouts runs side by side).
 //
-// A lock is stale when its holder is on this host and its pid is gone (kill(pid, 0) says ESRCH),
-// or when its content is unreadable and older than a minute. A stale lock is taken over: moved
-// aside by rename, then created again as above. Two processes that judge the same lock stale both
-// try to move it, but only the one whose rename moved THAT file (same inode and same bytes: inode
-// numbers are reused at once) goes on; a rename that moved a lock a racer has just created puts it
-// back (link, which never overwrites), so only one of them wins. A lock from another host is never assumed dead: descope-run cannot see its processes.
+// The lock is an interface (a backend acquires; the held lock carries the journal of the writes and
+// is released), so that a shared backend for teams (a database advisory lock) plugs in here without
+// touching apply-flow.ts. Today's backend is files in a per-user folder every checkout on the
+// machine finds (./lock-file.ts).
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fstatSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import os from 'node:os';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { DescopeRunError, LockHeldError } from '../errors.ts';
-import { currentUser } from './audit.ts';
+import type { ResolvedEnvironment } from './environment.ts';
+import { createFileLockBackend, resolveLockDir } from './lock-file.ts';
+
+export { describeHolder, printable, resolveLockDir } from './lock-file.ts';
+
+/** What one lock serialises: one project, named for messages and keyed for the backend. */
+export interface LockTarget {
+  /** Stable and unique per project: `project:P2…` or `emulator:/real/path/state.json`. */
+  key: string;
+  /** For messages: `project P2…` or `the emulated project in /…/state.json`. */
+  description: string;
+}
 
 export interface LockHolder {
   pid: number;
@@ -40,264 +35,100 @@ export interface LockHolder {
   command: string;
   /** ISO 8601. */
   startedAt: string;
+  /** The checkout (project root) the run came from, when known. */
+  checkout?: string;
+  /** The environment name it was run with, when known. */
+  environment?: string;
 }
 
 export interface StaleLock {
-  /** Who held it, when the file could be read. */
+  /** Who held it, when that could be read. */
   holder?: LockHolder;
   /** Why it was judged stale, e.g. `pid 4242 is no longer running`. */
   reason: string;
 }
 
+/**
+ * Where a held lock keeps the journal of the writes in progress (./journal.ts gives the lines
+ * their meaning). Only the holder of the lock calls it.
+ */
+export interface JournalStore {
+  /** For messages: where the journal is. */
+  where: string;
+  /** The journal an earlier holder left behind; undefined when there is none. */
+  read(): Promise<string | undefined>;
+  /** Starts a new journal with its first line, replacing one left behind. */
+  start(line: string): Promise<void>;
+  /** Appends one line as one write; false when it could not. Synchronous: a kill right after must find it. */
+  append(line: string): boolean;
+  /** Deletes it. */
+  remove(): Promise<void>;
+}
+
 export interface HeldLock {
-  file: string;
+  target: LockTarget;
   holder: LockHolder;
+  /** For messages: where the lock is (a file, a database). */
+  where: string;
   /** The stale lock this one took over, when there was one. */
   tookOver?: StaleLock;
-  /** Removes the lock, if it is still this process's own. Never throws. */
-  release(): void;
+  journal: JournalStore;
+  /**
+   * Throws LockHeldError when the lock is no longer this run's (it was removed by hand, or taken
+   * over after this process stopped refreshing it for longer than the bound): call before writing.
+   */
+  assertHeld(): void;
+  /** Gives the lock up, if it is still this run's own. Never throws. */
+  release(): Promise<void>;
 }
 
 export interface LockRequest {
-  env: string;
-  projectId: string;
+  target: LockTarget;
   command: string;
+  /** The checkout (project root) and environment name of this run: recorded, and shown to a run that finds the lock held. */
+  checkout: string;
+  environment: string;
   now?: Date;
 }
 
-/** Unreadable content older than this is a lock whose writer died (a complete one is never unreadable). */
-export const GARBAGE_STALE_MS = 60_000;
-const ATTEMPTS = 5;
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
-/** The locks this process holds: a lock with our own pid that is not here was left by an earlier process with the same pid. */
-const heldHere = new Set<string>();
-
-export function lockDir(root: string): string {
-  return path.join(root, '.descope', 'locks');
+export interface LockBackend {
+  /** Takes the lock, taking over a stale one; throws LockHeldError when another run holds it. */
+  acquire(request: LockRequest): Promise<HeldLock>;
 }
 
-/** `<root>/.descope/locks/<env>-<projectId>.lock` (a project id is reduced to file-name characters). */
-export function lockPath(root: string, env: string, projectId: string): string {
-  return path.join(lockDir(root), `${env}-${projectId.replace(/[^A-Za-z0-9_-]/g, '_')}.lock`);
+/** The lock target of an environment, given the project id its connection reached. */
+export function lockTarget(env: Pick<ResolvedEnvironment, 'target' | 'emulatorStateFile'>, projectId: string): LockTarget {
+  if (env.target === 'remote') return { key: `project:${projectId}`, description: `project ${projectId}` };
+  if (env.emulatorStateFile === undefined) {
+    // An emulator without a state file lives and dies with this process: nothing to share.
+    return { key: `memory:${process.pid}-${randomBytes(6).toString('hex')}`, description: 'the in-memory emulator' };
+  }
+  const file = realPathOf(env.emulatorStateFile);
+  return { key: `emulator:${file}`, description: `the emulated project in ${file}` };
 }
 
-function ensureDir(dir: string): void {
-  const missing: string[] = [];
-  for (let current = dir; !existsSync(current); current = path.dirname(current)) missing.push(current);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // mkdir's mode passes through the umask; folders that were already there are the user's.
-  for (const created of missing) chmodSync(created, 0o700);
-}
-
-function errnoOf(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function ioError(root: string, file: string, doing: string, error: unknown): DescopeRunError {
-  return new DescopeRunError('io', `${path.relative(root, file)}: could not ${doing} (${errnoOf(error) ?? String(error)})`, {
-    hint: `check that ${path.relative(root, path.dirname(file))} is writable by you`,
-    cause: error,
-  });
-}
-
-/** Creates `file` holding `text` if it does not exist; false when it does. */
-function createExclusive(file: string, text: string): boolean {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
-  try {
-    chmodSync(temp, 0o600);
-    linkSync(temp, file);
-    return true;
-  } catch (error) {
-    if (errnoOf(error) === 'EEXIST') return false;
-    if (!NO_HARD_LINKS.has(errnoOf(error) ?? '')) throw error;
-  } finally {
-    unlinkSync(temp);
+/** The real path of `file`, which may not exist yet: its nearest existing ancestor resolved, the rest appended. */
+function realPathOf(file: string): string {
+  const rest: string[] = [];
+  for (let current = path.resolve(file); ; current = path.dirname(current)) {
+    try {
+      return path.join(realpathSync(current), ...rest.reverse());
+    } catch {
+      if (path.dirname(current) === current) return path.resolve(file);
+      rest.push(path.basename(current));
+    }
   }
-  let fd: number;
-  try {
-    fd = openSync(file, 'wx', 0o600);
-  } catch (error) {
-    if (errnoOf(error) === 'EEXIST') return false;
-    throw error;
-  }
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
-}
-
-function parseHolder(text: string): LockHolder | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  if (!Number.isInteger(v.pid) || (v.pid as number) <= 0 || typeof v.host !== 'string' || v.host === '') return undefined;
-  return {
-    pid: v.pid as number,
-    host: v.host,
-    user: typeof v.user === 'string' ? v.user : 'unknown',
-    command: typeof v.command === 'string' ? v.command : 'unknown',
-    startedAt: typeof v.startedAt === 'string' ? v.startedAt : 'an unknown time',
-  };
-}
-
-interface Found {
-  ino: number;
-  mtimeMs: number;
-  /** The bytes read: with the inode, what identifies this very lock (inode numbers are reused at once). */
-  text: string;
-  holder: LockHolder | undefined;
-}
-
-/** What the lock file holds now; undefined when it is gone. */
-function inspect(file: string): Found | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    const stat = fstatSync(fd);
-    const text = stat.size > 64 * 1024 ? `(${stat.size} bytes)` : readFileSync(fd, 'utf8');
-    return { ino: stat.ino, mtimeMs: stat.mtimeMs, text, holder: parseHolder(text) };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return errnoOf(error) !== 'ESRCH';
-  }
-}
-
-/** `apply (pid 4242 on host ci-7, user alice, since 2026-11-21T12:30:32.123Z)` */
-export function describeHolder(holder: LockHolder): string {
-  return `${holder.command} (pid ${holder.pid} on host ${holder.host}, user ${holder.user}, since ${holder.startedAt})`;
-}
-
-/** Why the lock is stale, or throws LockHeldError when its holder may still run. */
-function judge(found: Found, request: LockRequest, file: string, display: string, now: number): string {
-  const env = `environment "${request.env}"`;
-  const holder = found.holder;
-  if (!holder) {
-    const age = now - found.mtimeMs;
-    if (age > GARBAGE_STALE_MS) return `its content is unreadable and ${Math.round(age / 1000)} s old`;
-    throw new LockHeldError(`${env} is locked: ${display} exists but cannot be read yet (another apply taking it, or a damaged file)`, {
-      hint: `wait and run ${request.command} again; an unreadable lock older than a minute is taken over`,
-    });
-  }
-  if (holder.host !== os.hostname()) {
-    throw new LockHeldError(
-      `${env} is locked by ${describeHolder(holder)}, a run on another host, which descope-run cannot check is still going; wait for it to finish`,
-      { hint: `if that run is over (its machine stopped or it was killed), remove ${display} by hand, then run ${request.command} again` },
-    );
-  }
-  if (holder.pid === process.pid && !heldHere.has(file)) return `pid ${holder.pid} is this process, so the run that took it is gone`;
-  if (isAlive(holder.pid)) {
-    throw new LockHeldError(`${env} is locked by ${describeHolder(holder)}; wait for it to finish`, {
-      hint: `if pid ${holder.pid} is not a descope-run (the run that took the lock ended and its pid was reused), remove ${display} by hand`,
-    });
-  }
-  return `pid ${holder.pid} is no longer running`;
-}
-
-const sameLock = (a: Found | undefined, b: Found): boolean => a !== undefined && a.ino === b.ino && a.text === b.text;
-
-/**
- * Moves the stale lock `stale` aside and deletes it. False when the lock was no longer that file:
- * gone, or replaced by a racer's fresh lock (which is put back). A fresh lock never reads the same
- * as a stale one: its pid is alive, the stale one's is not.
- */
-function moveAside(file: string, stale: Found): boolean {
-  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  if (!sameLock(inspect(file), stale)) return false;
-  try {
-    renameSync(file, aside);
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return false;
-    throw error;
-  }
-  if (sameLock(inspect(aside), stale)) {
-    unlinkSync(aside);
-    return true;
-  }
-  // A racer took it over between our check and the rename: give its lock back, never over another one.
-  try {
-    linkSync(aside, file);
-  } catch (error) {
-    if (NO_HARD_LINKS.has(errnoOf(error) ?? '') && !existsSync(file)) renameSync(aside, file);
-  } finally {
-    if (existsSync(aside)) unlinkSync(aside);
-  }
-  return false;
 }
 
 /**
- * Takes the lock of `request.env` and `request.projectId` under `root`, taking over a stale one;
- * throws LockHeldError when another run holds it.
+ * The lock backend of this run. Today: files in the per-user lock folder (DESCOPE_RUN_LOCK_DIR,
+ * else $XDG_STATE_HOME/descope-run/locks, else ~/.local/state/descope-run/locks).
  */
-export function acquireLock(root: string, request: LockRequest): HeldLock {
-  const file = lockPath(root, request.env, request.projectId);
-  const display = path.relative(root, file);
-  const holder: LockHolder = {
-    pid: process.pid,
-    host: os.hostname(),
-    user: currentUser(),
-    command: request.command,
-    startedAt: (request.now ?? new Date()).toISOString(),
-  };
-  const text = `${JSON.stringify(holder)}\n`;
-  let tookOver: StaleLock | undefined;
-  try {
-    ensureDir(path.dirname(file));
-    for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
-      if (createExclusive(file, text)) {
-        heldHere.add(file);
-        return {
-          file,
-          holder,
-          ...(tookOver ? { tookOver } : {}),
-          release: () => releaseLock(file, holder),
-        };
-      }
-      const found = inspect(file);
-      if (!found) continue;
-      const reason = judge(found, request, file, display, Date.now());
-      if (moveAside(file, found)) tookOver = { ...(found.holder ? { holder: found.holder } : {}), reason };
-    }
-  } catch (error) {
-    if (error instanceof DescopeRunError) throw error;
-    throw ioError(root, file, 'take the lock', error);
-  }
-  throw new LockHeldError(`environment "${request.env}": ${display} kept changing while this run tried to take it`, {
-    hint: `another apply or rollback is starting; wait for it, then run ${request.command} again`,
-  });
+export function openLockBackend(processEnv: NodeJS.ProcessEnv = process.env): LockBackend {
+  return createFileLockBackend(() => resolveLockDir(processEnv));
 }
 
-function releaseLock(file: string, holder: LockHolder): void {
-  heldHere.delete(file);
-  try {
-    const found = inspect(file);
-    // Never remove a lock that is not ours (a run that judged ours stale and took it over).
-    if (found?.holder && found.holder.pid === holder.pid && found.holder.startedAt === holder.startedAt && found.holder.host === holder.host) {
-      unlinkSync(file);
-    }
-  } catch {
-    // A lock left behind is taken over by the next run (its pid is gone then).
-  }
+/** Takes the lock of `request.target` through this run's backend. */
+export function acquireLock(request: LockRequest, processEnv: NodeJS.ProcessEnv = process.env): Promise<HeldLock> {
+  return openLockBackend(processEnv).acquire(request);
 }

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, realpath, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, realpath, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +25,7 @@ import { MAX_PLAN_BYTES } from '../../src/runner/plan-file.ts';
 import { computePlanFingerprint } from '../../src/runner/plan/fingerprint.ts';
 import type { Plan } from '../../src/runner/plan/types.ts';
 import { fingerprint } from '../../src/runtime/index.ts';
-import { BIN, cleanEnv, hasStackTrace, type CliResult } from '../helpers/cli.ts';
+import { BIN, cleanEnv, hasStackTrace, testLockDir, type CliResult } from '../helpers/cli.ts';
 import { PROJECT_A, remoteEnvironment, TEST_KEY } from '../helpers/project.ts';
 
 type Category = 'config' | 'environment' | 'template' | 'plan' | 'backup' | 'output' | 'state';
@@ -1477,6 +1477,47 @@ const CASES: Case[] = [
     names: '/dev/null',
     expect: [/is not a regular file/],
   },
+
+  // issue 11, item 5 (one apply at a time per project): a lock folder that would lock nothing, or that others control.
+  {
+    name: 'DESCOPE_RUN_LOCK_DIR relative (apply)',
+    category: 'environment',
+    why: 'a relative lock folder is another folder in every checkout: the lock would keep nobody out',
+    args: APPLY,
+    env: { DESCOPE_RUN_LOCK_DIR: '.locks' },
+    names: 'DESCOPE_RUN_LOCK_DIR',
+    expect: [/is not an absolute path/],
+  },
+  {
+    name: 'DESCOPE_RUN_LOCK_DIR relative (rollback)',
+    category: 'environment',
+    why: 'rollback writes too, and takes the same lock',
+    args: ['rollback', ...REMOTE, '--yes'],
+    env: { DESCOPE_RUN_LOCK_DIR: 'locks' },
+    names: 'DESCOPE_RUN_LOCK_DIR',
+  },
+  {
+    name: 'lock folder writable by others',
+    category: 'environment',
+    why: 'another user could remove a running apply\'s lock, plant one, or link its journal to a file of yours',
+    // Inside this test file's own lock folder (removed at exit).
+    setup: async () => {
+      await mkdir(path.join(testLockDir(), 'open-to-all'), { recursive: true });
+      await chmod(path.join(testLockDir(), 'open-to-all'), 0o777);
+    },
+    args: APPLY,
+    env: { DESCOPE_RUN_LOCK_DIR: path.join(testLockDir(), 'open-to-all') },
+    names: path.join(testLockDir(), 'open-to-all'),
+    expect: [/is writable by others \(mode 777\)/, /hint: point DESCOPE_RUN_LOCK_DIR at a folder of your own/],
+  },
+  {
+    name: 'lock folder is a file',
+    category: 'environment',
+    why: 'a lock folder that cannot hold a lock',
+    args: APPLY,
+    env: { DESCOPE_RUN_LOCK_DIR: '/dev/null' },
+    names: 'DESCOPE_RUN_LOCK_DIR',
+  },
 ];
 
 /** One audit line of an apply that recorded `backupId` (the default rollback's backup). */
@@ -1484,6 +1525,7 @@ function auditLine(backupId: string): string {
   const record = { version: 1, time: '2026-01-01T00:00:00.000Z', command: 'apply', user: 'x', host: 'h', environment: 'remote', projectId: PROJECT_A, outcome: 'applied', changes: [], backupId, durationMs: 1, exitStatus: 0 };
   return `${JSON.stringify(record)}\n`;
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // The run

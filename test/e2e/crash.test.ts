@@ -1,7 +1,9 @@
 // Crash safety with real processes: an apply SIGKILLed at chosen points (after the Nth write the
-// emulator applied, or while it is still reading), then applied again. The re-run takes over the
-// dead run's lock, reports how far the killed run got (its journal) and records it in the audit log
-// as `interrupted`, then finishes the work: live equals the config (diff: No changes.), and across
+// emulator applied, or while it is still reading), then applied again, from the same checkout or
+// from another checkout of the repository on the machine. The re-run takes over the dead run's lock
+// at once (this boot, this pid namespace, its pid gone), reports how far the killed run got (its
+// journal, next to the lock in the lock folder) and where it ran, and records it in the killed
+// run's audit log as `interrupted`, then finishes the work: live equals the config (diff: No changes.), and across
 // both runs nothing was written twice (each tenant, role, permission and flow created or imported
 // once; no create refused as "already exists"). The killed run's backup reads back with its checksum,
 // and `audit` works, a torn last line included (reported, skipped).
@@ -16,8 +18,8 @@ import { BIN, cleanEnv, hasStackTrace, type CliResult } from '../helpers/cli.ts'
 import { createProject, PROJECT_A, TEST_KEY, type Project } from '../helpers/project.ts';
 
 const REMOTE = ['--env', 'remote'];
-const LOCK = path.join('.descope', 'locks', `remote-${PROJECT_A}.lock`);
-const JOURNAL = path.join('.descope', 'locks', `remote-${PROJECT_A}.journal`);
+const lockFile = (project: Project): string => path.join(project.lockDir, `project-${PROJECT_A}.lock`);
+const journalFile = (project: Project): string => path.join(project.lockDir, `project-${PROJECT_A}.journal`);
 
 /** 4 permissions, 2 project roles, 2 tenant roles, 4 tenants (settings, default roles), a password policy, a flow. */
 const CONFIG = `import { defineConfig, flow, passwordPolicy, permission, role, tenant } from 'descope-run';
@@ -84,7 +86,7 @@ async function crashProject(): Promise<{ project: Project; done: Map<string, num
  * how it ended.
  */
 async function applyKilled(project: Project, when: (event: 'request' | 'write', writes: number, path: string) => boolean): Promise<{ pid: number; result: CliResult & { signal: NodeJS.Signals | null } }> {
-  const child = spawn(process.execPath, [BIN, 'apply', ...REMOTE, '--yes'], { cwd: project.dir, env: cleanEnv({ TEST_MGMT_KEY: TEST_KEY }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'apply', ...REMOTE, '--yes'], { cwd: project.dir, env: cleanEnv({ TEST_MGMT_KEY: TEST_KEY, DESCOPE_RUN_LOCK_DIR: project.lockDir }), stdio: ['ignore', 'pipe', 'pipe'] });
   let writes = 0;
   const check = (event: 'request' | 'write', at: string): void => {
     if (child.exitCode === null && child.signalCode === null && when(event, writes, at)) child.kill('SIGKILL');
@@ -146,43 +148,50 @@ async function assertBackupsRead(project: Project): Promise<void> {
   }
 }
 
-for (const { name, afterWrites } of [
-  { name: 'after the first write (the permissions batch)', afterWrites: 1 },
+for (const { name, afterWrites, elsewhere } of [
+  { name: 'after the first write (the permissions batch)', afterWrites: 1, elsewhere: false },
   // Tenants created, their roles and default roles not: the re-plan once made a dependency cycle of it.
-  { name: 'mid-way, among the tenant creates', afterWrites: 5 },
-  { name: 'after the last write, before it recorded anything', afterWrites: 17 },
+  { name: 'mid-way, among the tenant creates', afterWrites: 5, elsewhere: true },
+  { name: 'after the last write, before it recorded anything', afterWrites: 17, elsewhere: false },
 ]) {
-  test(`apply killed ${name}: the re-run finishes it without redoing anything`, async (t) => {
+  test(`apply killed ${name}: the re-run${elsewhere ? ', from another checkout,' : ''} finishes it without redoing anything`, async (t) => {
     const { project, done } = await crashProject();
     t.after(() => project.close());
     const { pid, result } = await applyKilled(project, (event, writes) => event === 'write' && writes === afterWrites);
     assert.equal(result.signal, 'SIGKILL', `killed: ${result.stdout}${result.stderr}`);
 
     // What the killed run left: its lock (a dead pid on this host), its journal, its backup.
-    const lock = JSON.parse(await readFile(path.join(project.dir, LOCK), 'utf8')) as { pid: number; host: string };
-    assert.deepEqual([lock.pid, lock.host], [pid, os.hostname()]);
-    const journal = (await readFile(path.join(project.dir, JOURNAL), 'utf8')).split('\n').filter(Boolean);
-    assert.equal((JSON.parse(journal[0]!) as { type: string }).type, 'start');
+    const lock = JSON.parse(await readFile(lockFile(project), 'utf8')) as { pid: number; host: string; checkout: string };
+    assert.deepEqual([lock.pid, lock.host, lock.checkout], [pid, os.hostname(), project.dir]);
+    const journal = (await readFile(journalFile(project), 'utf8')).split('\n').filter(Boolean);
+    const start = JSON.parse(journal[0]!) as { type: string; checkout: string };
+    assert.deepEqual([start.type, start.checkout], ['start', project.dir]);
     const [killedBackup] = await backupIds(project);
     assert.ok(killedBackup, 'the killed run took its backup before writing');
     await assertBackupsRead(project);
 
-    const rerun = await project.run(['apply', ...REMOTE, '--yes']);
+    const checkout = elsewhere ? await project.checkout() : project;
+    const rerun = await checkout.run(['apply', ...REMOTE, '--yes']);
     const output = rerun.stdout + rerun.stderr;
     assert.equal(rerun.code, 0, output);
     assert.equal(hasStackTrace(output), false, output);
-    assert.match(rerun.stderr, new RegExp(`^warning: took over the lock of apply \\(pid ${pid} on host [^)]+\\): pid ${pid} is no longer running$`, 'm'));
-    const interrupted = new RegExp(`^warning: the previous apply \\(pid ${pid}, started [^)]+\\) was interrupted after (\\d+) of 18 changes; re-planning from the live project$`, 'm').exec(rerun.stderr);
+    const dir = project.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(rerun.stderr, new RegExp(`^warning: took over the lock of apply --env remote in ${dir} \\(pid ${pid} on host [^)]+\\): pid ${pid} is no longer running$`, 'm'));
+    const log = elsewhere ? `${dir}/\\.descope/audit/remote\\.jsonl` : '\\.descope/audit/remote\\.jsonl';
+    const interrupted = new RegExp(
+      `^warning: the previous apply \\(pid ${pid} on host [^,]+, started [^,]+, in ${dir}\\) was interrupted after (\\d+) of 18 changes \\(recorded in ${log}\\); re-planning from the live project$`,
+      'm',
+    ).exec(rerun.stderr);
     assert.ok(interrupted, rerun.stderr);
-    assert.equal(existsSync(path.join(project.dir, LOCK)), false, 'lock released');
-    assert.equal(existsSync(path.join(project.dir, JOURNAL)), false, 'journal consumed');
+    assert.deepEqual(await readdir(project.lockDir), [], 'lock released, journal consumed');
 
-    const diff = await project.run(['diff', ...REMOTE]);
+    const diff = await checkout.run(['diff', ...REMOTE]);
     assert.match(diff.stdout, /^No changes\. The live project matches the config\.$/m, diff.stdout + diff.stderr);
     assertNothingTwice(project, done);
     await assertBackupsRead(project);
 
-    const audit = await project.audit();
+    // The killed run's record is in its own checkout's audit log; the re-run's in the re-run's.
+    const audit = [...(await project.audit()), ...(elsewhere ? await checkout.audit() : [])];
     assert.deepEqual(audit.map((r) => r.outcome), afterWrites === 17 ? ['interrupted', 'no-changes'] : ['interrupted', 'applied']);
     const [killed] = audit;
     assert.equal(killed!.backupId, killedBackup);
@@ -202,8 +211,8 @@ test('apply killed while reading the live project, with a torn line in the audit
   // A tenant list read means: connected, lock taken, reading; no backup, no journal, no write yet.
   const { pid, result } = await applyKilled(project, (event, _writes, at) => event === 'request' && at === '/v1/mgmt/tenant/all');
   assert.equal(result.signal, 'SIGKILL');
-  assert.equal(existsSync(path.join(project.dir, LOCK)), true);
-  assert.equal(existsSync(path.join(project.dir, JOURNAL)), false);
+  assert.equal(existsSync(lockFile(project)), true);
+  assert.equal(existsSync(journalFile(project)), false);
   assert.deepEqual(await backupIds(project), []);
   assert.equal(project.writeCalls(), 0);
 
@@ -214,7 +223,7 @@ test('apply killed while reading the live project, with a torn line in the audit
 
   const rerun = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
-  assert.match(rerun.stderr, new RegExp(`took over the lock of apply \\(pid ${pid} `));
+  assert.match(rerun.stderr, new RegExp(`took over the lock of apply --env remote in .* \\(pid ${pid} `));
   assert.doesNotMatch(rerun.stderr, /was interrupted/);
   assertNothingTwice(project, done);
 

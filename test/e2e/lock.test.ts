@@ -1,21 +1,34 @@
-// One apply at a time, with real processes: a second apply (and a rollback) started while one is
-// writing stops at once with one line naming the holder, and writes nothing; a lock left by a dead
-// process on this host is taken over with a warning; one from another host, or a live one, is
-// not; an unreadable lock is taken over only once it is a minute old; of several processes racing
-// to take over one stale lock exactly one wins; diff reads through a held lock.
+// One apply at a time per project, with real processes and the lock folder every checkout on the
+// machine shares (DESCOPE_RUN_LOCK_DIR, the project's own here): while one apply writes, a second
+// apply, a rollback, an apply from another checkout of the repository and one through another
+// environment file naming the same project each stop at once with one line naming the holder, and
+// write nothing. A lock whose holder is provably dead (this boot, this pid namespace, pid gone) is
+// taken over with a warning; one whose holder runs in another pid namespace is judged by its
+// heartbeat only (a real holder under `unshare --pid` when the machine allows it, and always one
+// planted with another namespace's id and a dead pid); one from another host never. An unreadable
+// lock is taken over only once it is a minute old; of several processes racing to take over one
+// stale lock exactly one wins; diff reads through a held lock. The emulator command holds the
+// emulated project of its state file while it serves it.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { BIN, cleanEnv, hasStackTrace, REPO, type CliResult } from '../helpers/cli.ts';
-import { createProject, modeOf, PROJECT_A, TEST_KEY, type Project } from '../helpers/project.ts';
+import { createProject, modeOf, PROJECT_A, remoteEnvironment, TEST_KEY, type Project } from '../helpers/project.ts';
 
 const REMOTE = ['--env', 'remote'];
-const LOCK = path.join('.descope', 'locks', `remote-${PROJECT_A}.lock`);
+const LOCK_NAME = `project-${PROJECT_A}.lock`;
+const lockFile = (project: Project): string => path.join(project.lockDir, LOCK_NAME);
+
+// Who this test process is, as the lock records it: a lock planted with these is "this machine, this pid namespace".
+const BOOT_ID = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const PID_NS = readlinkSync('/proc/self/ns/pid');
+const HOST = os.hostname();
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const SMALL = `import { defineConfig, permission, role } from 'descope-run';
 
@@ -37,9 +50,14 @@ export default defineConfig({
 });
 `;
 
-/** The CLI as a child process whose pid the test knows. */
-function startCli(project: Project, args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: project.dir, env: cleanEnv({ TEST_MGMT_KEY: TEST_KEY }), stdio: ['ignore', 'pipe', 'pipe'] });
+/** The CLI as a child process whose pid the test knows (`wrap` runs it under another command, e.g. unshare). */
+function startCli(project: Project, args: string[], options: { cwd?: string; wrap?: string[] } = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const [command, ...rest] = [...(options.wrap ?? []), process.execPath, BIN, ...args];
+  const child = spawn(command!, rest, {
+    cwd: options.cwd ?? project.dir,
+    env: cleanEnv({ TEST_MGMT_KEY: TEST_KEY, DESCOPE_RUN_LOCK_DIR: project.lockDir }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -66,26 +84,36 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-async function plantLock(project: Project, content: string): Promise<string> {
-  const file = path.join(project.dir, LOCK);
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+/** A lock as a holder of this machine and pid namespace writes it, with `fields` changed; `ageMs`: its last heartbeat. */
+async function plantLock(project: Project, fields: Record<string, unknown>, ageMs = 0): Promise<string> {
+  const record = { pid: 1, host: HOST, user: 'alice', command: 'apply', startedAt: '2026-01-02T03:04:05.000Z', bootId: BOOT_ID, pidNamespace: PID_NS, ...fields };
+  return plantRaw(project, JSON.stringify(record), ageMs);
+}
+
+async function plantRaw(project: Project, content: string, ageMs = 0): Promise<string> {
+  const file = lockFile(project);
   await writeFile(file, content, { mode: 0o600 });
+  const at = new Date(Date.now() - ageMs);
+  await utimes(file, at, at);
   return file;
 }
 
-async function backups(project: Project): Promise<string[]> {
-  const dir = path.join(project.dir, '.descope', 'backups', 'remote');
-  return existsSync(dir) ? (await readdir(dir)).filter((n) => n.endsWith('.json')) : [];
+async function backups(dir: string): Promise<string[]> {
+  const folder = path.join(dir, '.descope', 'backups', 'remote');
+  return existsSync(folder) ? (await readdir(folder)).filter((n) => n.endsWith('.json')) : [];
 }
 
-test('a second apply and a rollback while an apply writes: exit 1 at once naming the holder, nothing written; the first completes', async (t) => {
+test('while an apply writes: a second apply, a rollback, another checkout and another environment file of the project each exit 1 at once naming the holder; the first completes alone', async (t) => {
   const project = await createProject({ config: SMALL });
   t.after(() => project.close());
   const setup = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(setup.code, 0, setup.stdout + setup.stderr);
-  assert.equal((await backups(project)).length, 1);
+  assert.equal((await backups(project.dir)).length, 1);
 
   await project.setConfig(MANY);
+  // Another environment file naming the same project, and a second checkout of the repository.
+  await project.writeEnvironment('remote-2', remoteEnvironment(project.emu, PROJECT_A));
+  const other = await project.checkout();
   project.emu.setFaults({ latencyMs: 150 });
   const done = new Map<string, number>();
   project.emu.on('write', (event) => {
@@ -97,98 +125,164 @@ test('a second apply and a rollback while an apply writes: exit 1 at once naming
   await firstWrite;
   // The first apply holds the lock and is writing; slow it down so it is still at it meanwhile.
   project.emu.setFaults({ latencyMs: 600 });
-  const lockFile = path.join(project.dir, LOCK);
-  assert.equal(await modeOf(lockFile), 0o600);
-  assert.equal(await modeOf(path.dirname(lockFile)), 0o700);
-  const held = JSON.parse(await readFile(lockFile, 'utf8')) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(held).sort(), ['command', 'host', 'pid', 'startedAt', 'user']);
-  assert.equal(held.pid, first.child.pid);
-  assert.equal(held.command, 'apply');
-  const second = startCli(project, ['apply', ...REMOTE, '--yes']).done;
-  const rollback = startCli(project, ['rollback', ...REMOTE, '--yes']).done;
-  const [two, back] = await Promise.all([second, rollback]);
+  const held = await readFile(lockFile(project), 'utf8').catch(() => '');
+  const lockMode = await modeOf(lockFile(project)).catch(() => 0);
+  const beat = await stat(lockFile(project)).then((s) => s.mtimeMs, () => 0);
+
+  const contenders = await Promise.all([
+    startCli(project, ['apply', ...REMOTE, '--yes']).done,
+    startCli(project, ['rollback', ...REMOTE, '--yes']).done,
+    startCli(project, ['apply', ...REMOTE, '--yes'], { cwd: other.dir }).done,
+    startCli(project, ['apply', '--env', 'remote-2', '--yes']).done,
+  ]);
+  const heartbeat = await stat(lockFile(project)).then((s) => s.mtimeMs, () => 0);
   project.emu.setFaults({ latencyMs: 0 });
   const one = await first.done;
 
-  const holder = new RegExp(
-    `^error: environment "remote" is locked by apply \\(pid ${first.child.pid} on host ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, user [^,]+, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); wait for it to finish$`,
-    'm',
-  );
-  for (const [name, result] of [['apply #2', two], ['rollback', back]] as const) {
+  // Each refused: on a lock per folder and environment name, the other checkout and the other environment file both ran.
+  assert.deepEqual(contenders.map((r) => r.code), [1, 1, 1, 1], contenders.map((r) => r.stdout + r.stderr).join('\n---\n'));
+  const holder = `is locked by apply --env remote in ${escape(project.dir)} \\(pid ${first.child.pid} on host ${escape(HOST)}, user [^,]+, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); wait for it to finish$`;
+  for (const [name, env, result] of [
+    ['apply #2', 'remote', contenders[0]],
+    ['rollback', 'remote', contenders[1]],
+    ['apply from another checkout', 'remote', contenders[2]],
+    ['apply through another environment file', 'remote-2', contenders[3]],
+  ] as const) {
     const output = result.stdout + result.stderr;
     assert.equal(result.code, 1, `${name}: ${output}`);
     assert.equal(hasStackTrace(output), false, output);
     assert.deepEqual(errorLines(result.stderr).length, 1, `${name}: one error line:\n${result.stderr}`);
-    assert.match(result.stderr, holder, name);
-    assert.match(result.stderr, /^ {2}hint: if pid \d+ is not a descope-run .*remove \.descope\/locks\/remote-P2testProjectA0+\.lock by hand$/m, name);
+    assert.match(result.stderr, new RegExp(`^error: environment "${env}": project ${PROJECT_A} ${holder}`, 'm'), name);
+    assert.match(result.stderr, new RegExp(`^ {2}hint: it is running; if it hangs, stop it \\(kill ${first.child.pid}\\) and run (apply|rollback) again`, 'm'), name);
     // Stopped before reading the live project: no plan, no backup.
     assert.doesNotMatch(result.stdout, /Plan:|No changes/, name);
   }
 
   assert.equal(one.code, 0, one.stdout + one.stderr);
   assert.match(one.stdout, /Apply complete: \d+ changes/);
-  assert.equal(existsSync(path.join(project.dir, LOCK)), false, 'the lock is released');
-  // Exactly one apply's writes: each done once, no create refused as a duplicate, one backup more.
+  // The lock was in the lock folder, not in the checkout, and said who held it, from where.
+  assert.equal(existsSync(path.join(project.dir, '.descope', 'locks')), false, 'no lock in the checkout');
+  assert.equal(lockMode, 0o600);
+  const record = JSON.parse(held) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(record).sort(), [
+    'bootId', 'checkout', 'command', 'environment', 'heartbeatMs', 'host', 'pid', 'pidNamespace', 'processStart', 'staleAfterMs', 'startedAt', 'target', 'token', 'user',
+  ]);
+  assert.deepEqual([record.pid, record.command, record.checkout, record.environment, record.bootId, record.pidNamespace], [first.child.pid, 'apply', project.dir, 'remote', BOOT_ID, PID_NS]);
+  assert.ok(heartbeat > beat, `the holder refreshed its lock while it ran (${beat} → ${heartbeat})`);
+  assert.deepEqual(await readdir(project.lockDir), [], 'the lock is released, nothing left');
+  // Exactly one apply's writes: each done once, no create refused as a duplicate, one backup more, none in the other checkout.
   assert.deepEqual([...done].filter(([, n]) => n !== 1), []);
   assert.equal([...done.keys()].filter((k) => k.startsWith('TenantCreated ')).length, 24);
   assert.equal(project.emu.log.countStatus(409), 0);
-  assert.equal((await backups(project)).length, 2);
+  assert.equal((await backups(project.dir)).length, 2);
+  assert.deepEqual(await backups(other.dir), []);
   assert.ok(project.writeCalls() - writesBefore >= 48);
-  const audit = await project.audit();
-  assert.deepEqual(audit.map((r) => r.outcome).sort(), ['applied', 'applied', 'refused', 'refused']);
+  const audit = [...(await project.audit()), ...(await project.audit('remote-2')), ...(await other.audit())];
+  assert.deepEqual(audit.map((r) => r.outcome).sort(), ['applied', 'applied', 'refused', 'refused', 'refused', 'refused']);
   for (const refused of audit.filter((r) => r.outcome === 'refused')) {
     assert.deepEqual(refused.changes, []);
-    assert.match(String(refused.error), new RegExp(`locked by apply \\(pid ${first.child.pid} `));
+    assert.match(String(refused.error), new RegExp(`locked by apply --env remote in .* \\(pid ${first.child.pid} `));
   }
-  const diff = await project.run(['diff', ...REMOTE]);
+  const diff = await other.run(['diff', ...REMOTE]);
   assert.match(diff.stdout, /^No changes\./m, diff.stdout + diff.stderr);
 });
 
-test('a lock left by a dead process on this host is taken over with a warning, by apply and by rollback', async (t) => {
+test('a lock whose holder is provably dead (this boot and pid namespace; pid gone or reused) is taken over at once with a warning, by apply and by rollback', async (t) => {
   const project = await createProject({ config: SMALL });
   t.after(() => project.close());
   const pid = await deadPid();
-  const file = await plantLock(project, JSON.stringify({ pid, host: os.hostname(), user: 'alice', command: 'apply', startedAt: '2026-01-02T03:04:05.000Z' }));
+  const file = await plantLock(project, { pid, checkout: '/home/alice/site', environment: 'prod' });
 
   const applied = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(applied.code, 0, applied.stdout + applied.stderr);
   assert.ok(
-    applied.stderr.includes(`warning: took over the lock of apply (pid ${pid} on host ${os.hostname()}, user alice, since 2026-01-02T03:04:05.000Z): pid ${pid} is no longer running`),
+    applied.stderr.includes(`warning: took over the lock of apply --env prod in /home/alice/site (pid ${pid} on host ${HOST}, user alice, since 2026-01-02T03:04:05.000Z): pid ${pid} is no longer running`),
     applied.stderr,
   );
   assert.match(applied.stdout, /Apply complete: 2 changes/);
-  assert.equal(existsSync(file), false, 'released at the end');
-  assert.deepEqual((await readdir(path.dirname(file))).filter((n) => n.includes('.lock')), [], 'nothing left aside');
+  assert.deepEqual(await readdir(project.lockDir), [], 'released at the end, nothing left aside');
 
-  await plantLock(project, JSON.stringify({ pid, host: os.hostname(), user: 'alice', command: 'rollback', startedAt: '2026-01-02T03:04:05.000Z' }));
+  // This test process is alive, but it started long before this "holder" says it took the lock: its pid was reused.
+  await plantLock(project, { pid: process.pid, command: 'rollback', processStart: '1' });
   const rolledBack = await project.run(['rollback', ...REMOTE, '--yes']);
   assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
-  assert.match(rolledBack.stderr, new RegExp(`warning: took over the lock of rollback \\(pid ${pid} `));
+  assert.match(rolledBack.stderr, new RegExp(`warning: took over the lock of rollback \\(pid ${process.pid} .*\\): pid ${process.pid} is now another process`));
   assert.equal(existsSync(file), false);
 });
 
-test('a live lock, one from another host, and an unreadable one under a minute old are not taken over; diff reads through', async (t) => {
+test('a holder in another pid namespace of this machine is never taken over while its heartbeat is fresh, even when its pid looks dead from here; once its heartbeat is old, it is', async (t) => {
+  const project = await createProject({ config: SMALL });
+  t.after(() => project.close());
+  const writes = project.writeCalls();
+  const refusedInNamespace = (result: CliResult, pid: number): void => {
+    const output = result.stdout + result.stderr;
+    assert.equal(result.code, 1, output);
+    assert.equal(errorLines(result.stderr).length, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`^error: environment "remote": project ${PROJECT_A} is locked by apply .*\\(pid ${pid} on host .*\\), which refreshed the lock \\d+ s ago; wait for it to finish$`, 'm'));
+    assert.match(result.stderr, /hint: descope-run cannot check its pid from here \(it runs in another pid namespace \(a container\?\)\); a lock not refreshed for 20 s is taken over/);
+  };
+
+  // Planted: what an apply in a container leaves, a pid that does not exist here and a fresh heartbeat.
+  const pid = await deadPid();
+  await plantLock(project, { pid, pidNamespace: 'pid:[4026599999]' });
+  const planted = await project.run(['apply', ...REMOTE, '--yes']);
+  refusedInNamespace(planted, pid);
+  assert.equal(project.writeCalls(), writes, 'nothing written');
+
+  // Really: a holder started under unshare --pid (its pid there is small and means nothing here).
+  const unshare = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
+  if (spawnSync(unshare[0]!, [...unshare.slice(1), 'true']).status === 0) {
+    await rm(lockFile(project));
+    await project.setConfig(MANY);
+    project.emu.setFaults({ latencyMs: 300 });
+    const firstWrite = new Promise<void>((resolve) => project.emu.on('write', () => resolve()));
+    // sh as the namespace's pid 1, so the apply is not pid 1 (which is alive in every namespace).
+    const holder = startCli(project, ['apply', ...REMOTE, '--yes'], { wrap: [...unshare, 'sh', '-c', '"$@"; exit $?', 'sh'] });
+    await Promise.race([firstWrite, holder.done]);
+    const recorded = JSON.parse(await readFile(lockFile(project), 'utf8')) as { pid: number; pidNamespace: string; bootId: string };
+    assert.notEqual(recorded.pidNamespace, PID_NS);
+    assert.equal(recorded.bootId, BOOT_ID);
+    const contender = await project.run(['apply', ...REMOTE, '--yes']);
+    refusedInNamespace(contender, recorded.pid);
+    project.emu.setFaults({ latencyMs: 0 });
+    const result = await holder.done;
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /Apply complete/);
+    assert.doesNotMatch(result.stderr, /took over/);
+  } else {
+    t.diagnostic('unshare --pid is not available here: only the planted holder in another pid namespace was checked');
+  }
+
+  // Its heartbeat stopped 5 minutes ago: that run is over, whatever its namespace.
+  await plantLock(project, { pid, pidNamespace: 'pid:[4026599999]' }, 5 * 60_000);
+  const taken = await project.run(['apply', ...REMOTE, '--yes']);
+  assert.equal(taken.code, 0, taken.stdout + taken.stderr);
+  assert.match(taken.stderr, new RegExp(`warning: took over the lock of apply \\(pid ${pid} .*\\): it runs in another pid namespace \\(a container\\?\\) and it has not refreshed the lock for 5 min`));
+  assert.equal(hasStackTrace(planted.stderr + taken.stderr), false);
+});
+
+test('a live lock, one from another host (however old), and an unreadable one under a minute old are not taken over; diff reads through', async (t) => {
   const project = await createProject({ config: SMALL });
   t.after(() => project.close());
   const writes = project.writeCalls();
 
-  // This test process is alive on this host.
-  const file = await plantLock(project, JSON.stringify({ pid: process.pid, host: os.hostname(), user: 'bob', command: 'apply', startedAt: '2026-01-02T03:04:05.000Z' }));
+  // This test process is alive in this pid namespace: an old heartbeat does not matter (Ctrl-Z stops a run, it does not end it).
+  const file = await plantLock(project, { pid: process.pid, user: 'bob' }, 5 * 60_000);
   const live = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(live.code, 1, live.stdout + live.stderr);
-  assert.match(live.stderr, new RegExp(`^error: environment "remote" is locked by apply \\(pid ${process.pid} on host [^,]+, user bob, since 2026-01-02T03:04:05.000Z\\); wait for it to finish$`, 'm'));
+  assert.match(live.stderr, new RegExp(`^error: environment "remote": project ${PROJECT_A} is locked by apply \\(pid ${process.pid} on host [^,]+, user bob, since 2026-01-02T03:04:05.000Z\\); wait for it to finish$`, 'm'));
   const diff = await project.run(['diff', ...REMOTE]);
   assert.equal(diff.code, 0, diff.stderr);
   assert.match(diff.stdout, /Plan: 2 to create/);
 
-  await plantLock(project, JSON.stringify({ pid: 4242, host: 'ci-runner-7.example', user: 'carol', command: 'rollback', startedAt: '2026-01-02T03:04:05.000Z' }));
+  await plantLock(project, { pid: 4242, host: 'ci-runner-7.example', bootId: 'another-boot', user: 'carol', command: 'rollback' }, 3 * 3600_000);
   const remote = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(remote.code, 1, remote.stdout + remote.stderr);
   assert.equal(errorLines(remote.stderr).length, 1, remote.stderr);
-  assert.match(remote.stderr, /locked by rollback \(pid 4242 on host ci-runner-7\.example, user carol, since 2026-01-02T03:04:05\.000Z\), a run on another host, which descope-run cannot check is still going; wait for it to finish/);
-  assert.match(remote.stderr, /hint: if that run is over .*remove \.descope\/locks\/remote-P2testProjectA0+\.lock by hand/);
+  assert.match(remote.stderr, /locked by rollback \(pid 4242 on host ci-runner-7\.example, user carol, since 2026-01-02T03:04:05\.000Z\), a run on another host, which descope-run cannot check is still going \(it refreshed the lock 3 h ago\); wait for it to finish/);
+  assert.ok(remote.stderr.includes(`hint: if that run is over (its machine stopped or it was killed), remove ${file} by hand`), remote.stderr);
 
-  await plantLock(project, '{"pid": 12');
+  await plantRaw(project, '{"pid": 12');
   const young = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(young.code, 1, young.stdout + young.stderr);
   assert.match(young.stderr, /cannot be read yet/);
@@ -200,7 +294,7 @@ test('a live lock, one from another host, and an unreadable one under a minute o
   await utimes(file, old, old);
   const taken = await project.run(['apply', ...REMOTE, '--yes']);
   assert.equal(taken.code, 0, taken.stdout + taken.stderr);
-  assert.match(taken.stderr, /warning: took over the lock of a run: its content is unreadable and \d+ s old/);
+  assert.match(taken.stderr, /warning: took over the lock of a run: its content is unreadable and \d+ min old/);
 });
 
 test('processes racing to take over one stale lock: exactly one wins each time', async (t) => {
@@ -215,7 +309,10 @@ test('processes racing to take over one stale lock: exactly one wins each time',
     while (Date.now() < at) {}
     let lock;
     try {
-      lock = acquireLock(process.cwd(), { env: 'remote', projectId: ${JSON.stringify(PROJECT_A)}, command: 'apply' });
+      lock = await acquireLock(
+        { target: { key: 'project:${PROJECT_A}', description: 'project ${PROJECT_A}' }, command: 'apply', checkout: process.cwd(), environment: 'remote' },
+        { DESCOPE_RUN_LOCK_DIR: ${JSON.stringify(project.lockDir)} },
+      );
       console.log(lock.tookOver ? 'won-takeover' : 'won');
     } catch (error) {
       console.log('lost ' + error.code);
@@ -223,7 +320,7 @@ test('processes racing to take over one stale lock: exactly one wins each time',
     process.stdin.resume();
     process.stdin.on('end', () => lock?.release());`;
   for (let round = 0; round < 2; round += 1) {
-    await plantLock(project, JSON.stringify({ pid: await deadPid(), host: os.hostname(), user: 'dave', command: 'apply', startedAt: '2026-01-02T03:04:05.000Z' }));
+    await plantLock(project, { pid: await deadPid(), user: 'dave' });
     const at = Date.now() + 500;
     const racers = Array.from({ length: 6 }, () => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', racer, String(at)], { cwd: project.dir, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -240,7 +337,24 @@ test('processes racing to take over one stale lock: exactly one wins each time',
     await Promise.all(racers.map((r) => r.closed));
     assert.equal(outcomes.filter((o) => o.startsWith('won')).length, 1, `round ${round}: ${outcomes.join(', ')}`);
     assert.deepEqual(outcomes.filter((o) => !o.startsWith('won')), Array(5).fill('lost lock_held'), `round ${round}`);
-    assert.equal(existsSync(path.join(project.dir, LOCK)), false, 'the winner released it');
-    assert.deepEqual(await readdir(path.join(project.dir, '.descope', 'locks')), [], `round ${round}: nothing left in .descope/locks`);
+    assert.deepEqual(await readdir(project.lockDir), [], `round ${round}: the winner released it, nothing left in the lock folder`);
   }
+});
+
+test('the emulator command serving a state file holds that emulated project: an apply of --env local on the same file waits for it', async (t) => {
+  const project = await createProject({ config: SMALL });
+  t.after(() => project.close());
+  const server = startCli(project, ['emulator', '--port', '0', '--state', path.join('.descope', 'local', 'state.json')]);
+  t.after(() => server.child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    server.child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ctrl-C stops it') && resolve());
+    void server.done.then((r) => reject(new Error(`the emulator ended: ${r.stdout}${r.stderr}`)));
+  });
+  const local = await project.run(['apply', '--env', 'local', '--yes']);
+  assert.equal(local.code, 1, local.stdout + local.stderr);
+  assert.equal(errorLines(local.stderr).length, 1, local.stderr);
+  assert.match(local.stderr, new RegExp(`^error: environment "local": the emulated project in ${escape(project.dir)}/\\.descope/local/state\\.json is locked by emulator in ${escape(project.dir)} \\(pid ${server.child.pid} `, 'm'));
+  server.child.kill('SIGTERM');
+  assert.equal((await server.done).code, 0);
+  assert.deepEqual(await readdir(project.lockDir), [], 'released when it stops');
 });

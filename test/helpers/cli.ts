@@ -1,5 +1,6 @@
 // Runs the real CLI (the built bin, as users run it) as a child process.
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { cp, mkdtemp, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,13 +16,38 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A clean environment: none of the caller's DESCOPE_* variables leak into a test. */
+let fileLockRoot: string | undefined;
+
+/** This test file's temporary folder of lock folders (node:test runs each file in its own process), removed at exit. */
+function lockRoot(): string {
+  if (fileLockRoot === undefined) {
+    const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'descope-run-locks-')));
+    fileLockRoot = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return fileLockRoot;
+}
+
+/** One lock folder for this whole test file, for runs a test means to share a lock (pass it as DESCOPE_RUN_LOCK_DIR). */
+export function testLockDir(): string {
+  const dir = path.join(lockRoot(), 'shared');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/**
+ * A clean environment: none of the caller's DESCOPE_* variables leak into a test, and the CLI gets
+ * a lock folder of its own (unless `extra` names one): a test never takes a lock in the user's
+ * real folder, and tests running side by side (in one file or in several) never contend for one
+ * project id. Runs that must share a lock pass one folder (a project's lockDir, testLockDir()).
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('DESCOPE_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR') env[k] = v;
   }
-  return { ...env, ...extra };
+  const lockDir = extra.DESCOPE_RUN_LOCK_DIR ?? mkdtempSync(path.join(lockRoot(), 'run-'));
+  return { ...env, DESCOPE_RUN_LOCK_DIR: lockDir, ...extra };
 }
 
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {

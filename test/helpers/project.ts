@@ -2,7 +2,7 @@
 // environments/, an emulator started in the test process for a "remote" environment to point at,
 // and a record of the writes the emulator applied (with the addresses each one touched).
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
@@ -15,6 +15,8 @@ export const TEST_KEY = 'test-management-key-e2e';
 
 export interface Project {
   dir: string;
+  /** The project's own lock folder (DESCOPE_RUN_LOCK_DIR of `run`): two projects never contend. */
+  lockDir: string;
   emu: RunningEmulator;
   /** Writes the emulator applied, in order, each with the addresses (`tenants/acme`) it touched. */
   writes: WriteRecord[];
@@ -24,12 +26,19 @@ export interface Project {
   writeEnvironment(name: string, source: string): Promise<void>;
   /** Write calls the emulator received so far, answered or refused (from its request events). */
   writeCalls(): number;
-  /** Runs the built CLI in the project with the test key (and `env`) set. */
+  /** Runs the built CLI in the project with the test key, its lock folder (and `env`) set. */
   run(args: string[], options?: { env?: Record<string, string>; input?: string }): Promise<CliResult>;
   /** The audit log of an environment, one parsed value per line. */
   audit(env?: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Another checkout of this project on the same machine: a new folder with a copy of its config,
+   * environments/ and templates/ as they are now, sharing its emulator and its lock folder.
+   */
+  checkout(): Promise<Checkout>;
   close(): Promise<void>;
 }
+
+export type Checkout = Pick<Project, 'dir' | 'lockDir' | 'run' | 'audit'>;
 
 export interface WriteRecord {
   path: string;
@@ -61,6 +70,7 @@ export async function createProject(options: ProjectOptions): Promise<Project> {
   const managementKey = options.managementKey ?? TEST_KEY;
   const emu = await startEmulator({ port: 0, projectId, managementKey });
   const dir = await realpath(await mkdtemp(path.join(tmpdir(), 'descope-run-e2e-')));
+  const lockDir = await realpath(await mkdtemp(path.join(tmpdir(), 'descope-run-e2e-locks-')));
   const writes: WriteRecord[] = [];
   let writeCalls = 0;
   emu.on('request', (entry) => {
@@ -71,38 +81,55 @@ export async function createProject(options: ProjectOptions): Promise<Project> {
   });
   await mkdir(path.join(dir, 'environments'));
   await writeFile(path.join(dir, 'descope.config.ts'), options.config);
+  const checkouts: string[] = [];
+  const runIn = (cwd: string): Project['run'] => (args, runOptions = {}) =>
+    runCli(args, {
+      cwd,
+      env: { TEST_MGMT_KEY: managementKey, DESCOPE_RUN_LOCK_DIR: lockDir, ...runOptions.env },
+      ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
+    });
   await writeFile(path.join(dir, 'environments', 'remote.ts'), remoteEnvironment(emu, options.remote?.projectId ?? projectId, options.remote));
   return {
     dir,
+    lockDir,
     emu,
     writes,
     setConfig: (source) => writeFile(path.join(dir, 'descope.config.ts'), source),
     writeEnvironment: (name, source) => writeFile(path.join(dir, 'environments', `${name}.ts`), source),
     writeCalls: () => writeCalls,
-    run: (args, runOptions = {}) =>
-      runCli(args, {
-        cwd: dir,
-        env: { TEST_MGMT_KEY: managementKey, ...runOptions.env },
-        ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
-      }),
-    async audit(env = 'remote') {
-      let text: string;
-      try {
-        text = await readFile(path.join(dir, '.descope', 'audit', `${env}.jsonl`), 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw error;
+    run: runIn(dir),
+    audit: (env) => readAudit(dir, env),
+    async checkout() {
+      const other = await realpath(await mkdtemp(path.join(tmpdir(), 'descope-run-e2e-checkout-')));
+      checkouts.push(other);
+      for (const entry of ['descope.config.ts', 'environments', 'templates']) {
+        await cp(path.join(dir, entry), path.join(other, entry), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        });
       }
-      return text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      return { dir: other, lockDir, run: runIn(other), audit: (env) => readAudit(other, env) };
     },
     async close() {
+      for (const other of checkouts) await rm(other, { recursive: true, force: true });
       await emu.close();
       await rm(dir, { recursive: true, force: true });
+      await rm(lockDir, { recursive: true, force: true });
     },
   };
+}
+
+async function readAudit(dir: string, env = 'remote'): Promise<Record<string, unknown>[]> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, '.descope', 'audit', `${env}.jsonl`), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** Every file under `dir` (recursively), absolute. */

@@ -14,7 +14,7 @@ function number(name: string, value: unknown, check: (n: number) => boolean, exp
   return n;
 }
 
-export const run: CommandRun = async ({ cwd, output, values }) => {
+export const run: CommandRun = async ({ cwd, output, values, processEnv }) => {
   const { parseRate, startEmulator, EmulatorStateError } = await import('../../emulator/index.ts');
   const port = number('port', values.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number (0-65535)');
   const latencyMs = number('latency', values.latency, (n) => n >= 0, 'milliseconds (>= 0)');
@@ -28,6 +28,12 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
     }
   }
   const stateFile = typeof values.state === 'string' ? path.resolve(cwd, values.state) : undefined;
+  // A state file is an emulated project: while this server writes it, an apply of `--env local` on
+  // the same file (its own embedded emulator) must not write it too (../lock.ts).
+  const { acquireLock, lockTarget } = await import('../lock.ts');
+  const lock = stateFile
+    ? await acquireLock({ target: lockTarget({ target: 'emulator', emulatorStateFile: stateFile }, ''), command: 'emulator', checkout: cwd, environment: '' }, processEnv)
+    : undefined;
 
   let emulator;
   try {
@@ -42,6 +48,7 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
       ...(faultRate === undefined ? {} : { faultRate }),
     });
   } catch (error) {
+    await lock?.release();
     if (error instanceof EmulatorStateError) {
       throw new UsageError(`--state ${String(values.state)}: ${error.message}`, { hint: 'fix or remove the state file' });
     }
@@ -71,6 +78,7 @@ export const run: CommandRun = async ({ cwd, output, values }) => {
 
   await stopped;
   await emulator.close();
+  await lock?.release();
   output.err('emulator stopped');
   return 0;
 };
