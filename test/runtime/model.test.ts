@@ -168,12 +168,13 @@ describe('runtime model: normalisers', () => {
         widget: false,
         dsl: { tasks: { start: { id: 'start' } }, startTask: 'start' },
       },
-      references: {},
+      references: { connectors: { Mail: 'CI1' } },
+      exportedBy: 'descopecli',
     };
     const canonical = normalizeFlow(doc);
+    // Only what flow.import writes and flow.export returns: other top-level keys could never converge.
     assert.deepEqual(canonical, {
       flow: { disabled: false, dsl: { startTask: 'start', tasks: { start: { id: 'start' } } }, id: 'f', name: 'F', widget: false },
-      references: {},
       screens: [
         { componentsVersion: '2.0.1', flowId: 'f', id: 'SC1' },
         { flowId: 'f', htmlTemplate: { ROOT: {} }, id: 'SC2' },
