@@ -233,3 +233,15 @@ describe('runtime scopeOf', () => {
     );
   });
 });
+
+describe('flows converge whatever the document held', () => {
+  it('a backup written when flows kept extra top-level keys restores to what Descope holds', async () => {
+    const { computeDesiredFromBackup } = await import('../../src/runner/plan/desired.ts');
+    const live = normalizeFlow({ flow: { id: 'f', name: 'F', dsl: { startTask: 'a', tasks: {} } }, screens: [] });
+    // An older canonical flow: references was kept beside flow and screens.
+    const old = { ...live, references: { connectors: { Mail: 'CI1' } } } as typeof live;
+    const desired = computeDesiredFromBackup({ flows: { f: old }, flowSummaries: { f: { id: 'f', name: 'F', description: '', disabled: false } } });
+    assert.deepEqual(desired.flows.f?.value, live);
+    assert.deepEqual(desired.flows.f?.managed, ['flow', 'screens']);
+  });
+});
