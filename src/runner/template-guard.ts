@@ -683,15 +683,14 @@ export function createTemplateGuard(options: { timeoutMs: number }): TemplateGua
       return compiler.getCode();
     },
     wrap(props) {
-      const out: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(props)) {
-        out[key] =
-          typeof value === 'function'
-            ? (env: unknown, context: unknown, frame: NunjucksFrame, _runtime: unknown, cb: unknown) =>
-                (value as RenderFunction)(env, context, adopt(frame), runtime, cb)
-            : value;
-      }
-      return out;
+      // Only `root`, where every render starts: it hands its runtime (and frames) on to the blocks,
+      // macros and includes it runs. The blocks (`b_<name>`) stay as they are, because super()
+      // finds a block by identity.
+      const root = props.root as RenderFunction;
+      return {
+        ...props,
+        root: (env: unknown, context: unknown, frame: NunjucksFrame, _runtime: unknown, cb: unknown) => root(env, context, adopt(frame), runtime, cb),
+      };
     },
     install(env) {
       const tables = env as unknown as EnvironmentTables;

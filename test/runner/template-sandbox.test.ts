@@ -130,6 +130,13 @@ describe('templates cannot reach JavaScript', () => {
     });
   }
 
+  test('extends, blocks and super() run inside the sandbox', async () => {
+    const base = await template('[{% block a %}"base"{% endblock %}, {% block b %}{{ range.constructor }}{% endblock %}]');
+    const { text } = await render(`{% extends "${base}" %}{% block a %}{{ super() }}, "child"{% endblock %}{% block b %}{{ range(2) | join }}{% endblock %}`);
+    assert.equal(text, '["base", "child", 01]');
+    await refused(`{% extends "${base}" %}{% block a %}{{ super() }}{% endblock %}`, /`\.constructor` of a function/);
+  });
+
   test('a dict key "__proto__" is a key, not the prototype', async () => {
     const { text } = await render('{% set o = { "__proto__": { "polluted": "yes" } } %}{{ o | dump }} {{ o.polluted | default("none") }}');
     assert.equal(text, '{"__proto__":{"polluted":"yes"}} none');
