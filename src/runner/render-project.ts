@@ -10,6 +10,7 @@ import { formatPathTail } from './zod-issues.ts';
 import type { Declared, ProjectSpec } from './check-config.ts';
 import type { ResolvedEnvironment } from './environment.ts';
 import { checkFlowGraph, findSubFlowCycles, toFlowV1, toThemeV1, type DroppedKey, type FlowV1, type ThemeV1 } from './flow-format.ts';
+import { renderTimeoutMs } from './template-guard.ts';
 import { createTemplateRenderer, type TemplateRenderer } from './templates.ts';
 
 export interface RenderedFlow {
@@ -35,6 +36,8 @@ export interface RenderOptions {
   only?: ReadonlySet<string>;
   /** Where compiled templates are kept between runs (template-cache.ts); none when undefined. */
   cacheDir?: string;
+  /** Where DESCOPE_RUN_RENDER_TIMEOUT is read (template-guard.ts); process.env when undefined. */
+  processEnv?: NodeJS.ProcessEnv;
 }
 
 function toIssue(error: unknown, address: string, file: string): Issue {
@@ -54,6 +57,7 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
         root: dir,
         projectRoot: options.root,
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+        timeoutMs: renderTimeoutMs(options.processEnv),
       });
       renderers.set(dir, renderer);
     }
