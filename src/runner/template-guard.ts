@@ -153,7 +153,8 @@ const STRING_METHODS: Record<string, Pre | null> = {
   indexOf: null,
   lastIndexOf: null,
   localeCompare: null,
-  normalize: null,
+  // Unicode normalisation can make one character eighteen (NFKD of U+FDFA).
+  normalize: (s: string) => checkLength(s.length * 18, '.normalize()'),
   slice: null,
   startsWith: null,
   substring: null,
