@@ -32,6 +32,7 @@ export async function compileProject(options: CompileOptions): Promise<CompiledP
     env: project.env,
     ...(options.only ? { only: options.only } : {}),
     cacheDir: templateCacheDir(project.root, options.processEnv ?? process.env),
+    processEnv: options.processEnv ?? process.env,
   });
   const issues = [...project.issues, ...rendered.issues];
   if (issues.length > 0) throw new ConfigValidationError(issues);

@@ -13,10 +13,15 @@
 //       translateSourceLang, translateTargetLangs} (other translation keys stay in
 //       flow.translation); contents → flow.dsl; screens[i] {screenId, interactions, contents,
 //       …} → {id, flowId, componentsVersion (metadata.componentsVersion, unless the screen has
-//       its own), interactions, htmlTemplate, …}; references and unknown top-level keys stay on
-//       the top level of the v1 document. (metadata.componentsVersion is lost when there are no
-//       screens: v1 keeps it per screen only.)
-//     A v1 document is returned as it is (deep-equal) when it is already complete. The flow id:
+//       its own), interactions, htmlTemplate, …}. (metadata.componentsVersion is lost when there
+//       are no screens: v1 keeps it per screen only.)
+//     The result holds `flow` and `screens` only: that is all the SDK's flow.import sends and all
+//     flow.export returns, so any other top-level key (a v2 `references` map, `exportedBy`, a key
+//     of a future export format) could never be written and would show as a change after every
+//     apply. `options.dropped` is told the non-empty ones (render-project.ts turns them into a
+//     validate note); empty ones (`"references": {}`) are dropped silently.
+//     A v1 document `{flow, screens}` is returned as it is (deep-equal) when it is already
+//     complete. The flow id:
 //     an absent or empty `flow.id` / `flowId` / screen `flowId` is filled in with `flowId`; a
 //     different one is an error (render `{{ flow.id | json }}` instead of a literal). An absent
 //     `flow.name` becomes the flow id (the config's `name`, when set, is applied by the caller).
@@ -31,9 +36,17 @@
 //   flowDependencies(flow) → string[]
 //     The sorted, distinct ids of the flows it runs as sub-flows (dynamic targets, e.g.
 //     `{type: 'context', …}`, are not known before run time and are left out).
+//   subFlowCalls(flow) → {task, flowId}[]
+//     Each sub-flow task with a static target, in task order.
+//   findSubFlowCycles(flows) → Issue[]
+//     Flows that run themselves, directly (a → a) or through others (a → b → a): one Issue per
+//     cycle, `flows/a → flows/b → flows/a`, at the sub-flow task of the cycle's first flow (the
+//     one whose id sorts first). Descope would loop, and apply could never import one of them
+//     before the other.
 //   toFlowV2(flow) → FlowV2
 //     v1 → v2 exactly as descopecli does it (drops flow.version/modifiedTime/etag and the
-//     screens' inputs/flowId/version), keeping unknown keys. v2 → v1 → v2 is lossless.
+//     screens' inputs/flowId/version), keeping unknown keys; `references` is {}. v2 → v1 → v2 is
+//     lossless except for the top-level keys v1 drops (references, exportedBy, …).
 //   toThemeV1(doc, where) → ThemeV1
 //     The v1 theme export `{theme: {id, cssTemplate}}` or the inner `{cssTemplate}`; returns the
 //     inner object (unknown keys kept, cssTemplate untouched). Anything else throws.
@@ -128,6 +141,14 @@ export interface ToFlowV1Options {
   flowId: string;
   /** Where the document came from, for messages: `templates/x.json.njk`. */
   where: string;
+  /** Told the top-level keys besides flow and screens that were dropped and held something. */
+  dropped?: (keys: DroppedKey[]) => void;
+}
+
+/** A top-level key of a flow document that flow.import cannot send, with what it held. */
+export interface DroppedKey {
+  key: string;
+  value: unknown;
 }
 
 export interface CheckFlowGraphOptions {
@@ -151,15 +172,34 @@ export function toFlowV1(doc: unknown, options: ToFlowV1Options): FlowV1 {
     });
   }
   if (isObject(doc.flow) && !('screens' in doc) && ('contents' in doc.flow || 'metadata' in doc.flow)) {
-    return v2ToV1(doc.flow, options); // the v2 export response: {flow: {flowId, metadata, …}}
+    // The v2 export response: {flow: {flowId, metadata, …}} (its other keys are the response's).
+    return onlyImported(v2ToV1(doc.flow, options), options);
   }
-  if ('flow' in doc) return readV1(doc, options);
-  if ('contents' in doc || 'metadata' in doc || 'flowId' in doc) return v2ToV1(doc, options);
+  if ('flow' in doc) return onlyImported(readV1(doc, options), options);
+  if ('contents' in doc || 'metadata' in doc || 'flowId' in doc) return onlyImported(v2ToV1(doc, options), options);
   const keys = Object.keys(doc);
   throw new TemplateError(
     `${where}: not a flow document: it has ${keys.length > 0 ? `only ${keys.map((k) => `"${k}"`).join(', ')}` : 'no keys'}, neither "flow" + "screens" (console/v1) nor "flowId" + "metadata" + "contents" (v2)`,
     { hint: FORMATS_HINT },
   );
+}
+
+/**
+ * The document as flow.import sends it and flow.export returns it: `flow` and `screens`. The rest
+ * is reported when it held something; an empty value (`"references": {}`) is dropped silently.
+ */
+function onlyImported(doc: FlowV1, options: ToFlowV1Options): FlowV1 {
+  const extra = Object.keys(doc).filter((key) => key !== 'flow' && key !== 'screens');
+  if (extra.length === 0) return doc;
+  const held = extra.filter((key) => !isEmpty(doc[key])).map((key) => ({ key, value: doc[key] }));
+  if (held.length > 0) options.dropped?.(held);
+  return { flow: doc.flow, screens: doc.screens };
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return isObject(value) && Object.keys(value).length === 0;
 }
 
 function readV1(doc: JsonObject, { flowId, where }: ToFlowV1Options): FlowV1 {
@@ -417,13 +457,98 @@ function subFlowTarget(task: FlowTask): SubFlowTarget {
 }
 
 export function flowDependencies(flow: FlowV1): string[] {
-  const ids = new Set<string>();
-  for (const task of Object.values(flow.flow.dsl.tasks)) {
-    if (task.type !== 'flow') continue;
+  return [...new Set(subFlowCalls(flow).map((call) => call.flowId))].sort();
+}
+
+/** The sub-flow tasks with a static target: the task's key and the flow it runs. */
+export function subFlowCalls(flow: FlowV1): { task: string; flowId: string }[] {
+  const calls: { task: string; flowId: string }[] = [];
+  for (const [key, task] of Object.entries(flow.flow.dsl.tasks)) {
+    if (!isObject(task) || task.type !== 'flow') continue;
     const target = subFlowTarget(task);
-    if (target.kind === 'static') ids.add(target.flowId);
+    if (target.kind === 'static') calls.push({ task: key, flowId: target.flowId });
   }
-  return [...ids].sort();
+  return calls;
+}
+
+export interface FlowInGraph {
+  id: string;
+  flow: FlowV1;
+  /** Where the flow came from (Issue.file). */
+  where: string;
+}
+
+/**
+ * Every cycle of sub-flow calls among `flows` that a depth-first walk meets (at least one per
+ * group of flows that reach each other), once each. Calls to flows not in `flows` are not
+ * followed (checkFlowGraph reports the undeclared ones).
+ */
+export function findSubFlowCycles(flows: readonly FlowInGraph[]): Issue[] {
+  const byId = new Map(flows.map((f) => [f.id, f]));
+  const calls = new Map(
+    flows.map((f) => [
+      f.id,
+      subFlowCalls(f.flow)
+        .filter((call) => byId.has(call.flowId))
+        .sort((a, b) => compare(a.flowId, b.flowId) || compare(a.task, b.task)),
+    ]),
+  );
+  const state = new Map<string, 'open' | 'done'>();
+  // The walk's path: each flow with the task of the flow before it that runs it.
+  const path: { id: string; via: string | undefined }[] = [];
+  const found = new Map<string, Issue>();
+
+  /** The cycle from path[from] to the top of the path, closed by `closing` (a task of the top flow). */
+  const record = (from: number, closing: string) => {
+    // Each flow with its task that runs the next one; then turned to start at the first id.
+    const ring = path.slice(from).map((entry, i, all) => ({ id: entry.id, task: i < all.length - 1 ? all[i + 1]!.via! : closing }));
+    const start = ring.reduce((best, entry, i) => (compare(entry.id, ring[best]!.id) < 0 ? i : best), 0);
+    const ordered = [...ring.slice(start), ...ring.slice(0, start)];
+    const key = ordered.map((entry) => `${entry.id}\0${entry.task}`).join('\0');
+    if (found.has(key)) return;
+    const first = ordered[0]!;
+    const chain = [...ordered.map((entry) => `flows/${entry.id}`), `flows/${first.id}`].join(' → ');
+    const taskName = byId.get(first.id)!.flow.flow.dsl.tasks[first.task]?.name;
+    const named = typeof taskName === 'string' && taskName !== '' && taskName !== first.task ? ` (${taskName})` : '';
+    found.set(key, {
+      file: byId.get(first.id)!.where,
+      path: `flows/${first.id}.tasks[${JSON.stringify(first.task)}].arguments.flowId`,
+      message:
+        ordered.length === 1
+          ? `flow "${first.id}" runs itself: its sub-flow task ${JSON.stringify(first.task)}${named} runs flow "${first.id}" (${chain})`
+          : `flows run each other in a circle: ${chain} (flow "${first.id}" starts it in sub-flow task ${JSON.stringify(first.task)}${named})`,
+      hint: 'A flow may not run itself, directly or through other flows: Descope would go round at sign-in, and apply could never import one before the other. Point one of these sub-flow tasks at another flow',
+    });
+  };
+
+  const visit = (id: string) => {
+    state.set(id, 'open');
+    for (const call of calls.get(id) ?? []) {
+      const seen = state.get(call.flowId);
+      if (seen === 'open') {
+        record(
+          path.findIndex((entry) => entry.id === call.flowId),
+          call.task,
+        );
+      } else if (seen === undefined) {
+        path.push({ id: call.flowId, via: call.task });
+        visit(call.flowId);
+        path.pop();
+      }
+    }
+    state.set(id, 'done');
+  };
+  for (const id of [...byId.keys()].sort(compare)) {
+    if (state.has(id)) continue;
+    path.push({ id, via: undefined });
+    visit(id);
+    path.pop();
+  }
+  return [...found.values()];
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

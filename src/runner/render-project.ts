@@ -1,5 +1,7 @@
 // Renders a checked project spec into the desired documents: every flow as a v1 `{flow, screens}`
-// document and the theme, each checked (flows as a graph). Collects every problem, one per flow.
+// document and the theme, each checked (flows as a graph, then all of them together for sub-flow
+// cycles). Collects every problem, one per flow (plus one per cycle), and notes: what a document
+// held that cannot be imported (a v2 `references` map), which validate shows.
 import path from 'node:path';
 import type { FlowSpec, ThemeSpec } from '../dsl/types.ts';
 import { jsonDataProblem } from '../dsl/schema.ts';
@@ -7,7 +9,8 @@ import { isDescopeRunError, TemplateError, type Issue } from '../errors.ts';
 import { formatPathTail } from './zod-issues.ts';
 import type { Declared, ProjectSpec } from './check-config.ts';
 import type { ResolvedEnvironment } from './environment.ts';
-import { checkFlowGraph, toFlowV1, toThemeV1, type FlowV1, type ThemeV1 } from './flow-format.ts';
+import { checkFlowGraph, findSubFlowCycles, toFlowV1, toThemeV1, type DroppedKey, type FlowV1, type ThemeV1 } from './flow-format.ts';
+import { renderTimeoutMs } from './template-guard.ts';
 import { createTemplateRenderer, type TemplateRenderer } from './templates.ts';
 
 export interface RenderedFlow {
@@ -22,6 +25,8 @@ export interface RenderedProject {
   flows: RenderedFlow[];
   theme: ThemeV1 | undefined;
   issues: Issue[];
+  /** Not problems, but worth knowing (validate prints them): what a document held that is not imported. */
+  notes: Issue[];
 }
 
 export interface RenderOptions {
@@ -31,6 +36,8 @@ export interface RenderOptions {
   only?: ReadonlySet<string>;
   /** Where compiled templates are kept between runs (template-cache.ts); none when undefined. */
   cacheDir?: string;
+  /** Where DESCOPE_RUN_RENDER_TIMEOUT is read (template-guard.ts); process.env when undefined. */
+  processEnv?: NodeJS.ProcessEnv;
 }
 
 function toIssue(error: unknown, address: string, file: string): Issue {
@@ -50,6 +57,7 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
         root: dir,
         projectRoot: options.root,
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+        timeoutMs: renderTimeoutMs(options.processEnv),
       });
       renderers.set(dir, renderer);
     }
@@ -58,13 +66,17 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
   const rel = (file: string) => path.relative(options.root, file) || '.';
   const declaredFlowIds = new Set(spec.flows.map((f) => f.spec.id));
   const issues: Issue[] = [];
+  const notes: Issue[] = [];
   const flows: RenderedFlow[] = [];
+  const whereOf = new Map<string, string>();
 
   for (const declared of spec.flows) {
     if (options.only && !options.only.has(declared.spec.id)) continue;
     const rendered = renderFlow(declared);
     if (rendered) flows.push(rendered);
   }
+  // Only now are all the flows known: a cycle runs through several of them.
+  issues.push(...findSubFlowCycles(flows.map((f) => ({ id: f.id, flow: f.document, where: whereOf.get(f.id) ?? f.address }))));
 
   /** The raw JSON of a flow or theme: its inline `json`, or its template rendered. */
   function source(
@@ -85,12 +97,14 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
     const { template, where, raw: render } = source(declared, { flow: { id: f.id, ...(f.vars ?? {}) } });
     try {
       const raw = checkedJson(render(), where);
-      const document = applyOverrides(toFlowV1(raw, { flowId: f.id, where }), f);
+      const dropped = (keys: DroppedKey[]) => notes.push(droppedNote(keys, declared.address, template ?? declared.source.label));
+      const document = applyOverrides(toFlowV1(raw, { flowId: f.id, where, dropped }), f);
       const graph = checkFlowGraph(document, { where, declaredFlowIds });
       if (graph.length > 0) {
         issues.push(...graph.map((i) => ({ ...i, file: i.file ?? template ?? declared.source.label })));
         return undefined;
       }
+      whereOf.set(f.id, template ?? declared.source.label);
       return { address: declared.address, id: f.id, document, template };
     } catch (error) {
       issues.push(toIssue(error, declared.address, template ?? declared.source.label));
@@ -111,8 +125,29 @@ export function renderProject(spec: ProjectSpec, options: RenderOptions): Render
     }
   }
 
-  return { flows, theme, issues };
+  return { flows, theme, issues, notes };
 }
+
+/**
+ * The note for top-level keys a flow document held that flow.import cannot send. A v2 export's
+ * `references` maps the names of the connectors and roles the flow uses to their ids in the
+ * project it came from; descopecli's v2 import resolves them by name in the target project, the
+ * node SDK's v1 import cannot, so the ids inside the flow are written as they are.
+ */
+function droppedNote(keys: DroppedKey[], address: string, file: string): Issue {
+  const describe = ({ key, value }: DroppedKey) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? `"${key}" (${Object.keys(value).join(', ')})` : `"${key}"`;
+  const references = keys.some((k) => k.key === 'references');
+  return {
+    file,
+    path: address,
+    message: `${keys.map(describe).join(', ')} ${keys.length === 1 ? 'is' : 'are'} not imported: the SDK's flow import writes the flow and its screens only`,
+    hint: references
+      ? 'Unlike descopecli, which maps "references" to the target project by name, descope-run writes the ids inside this flow (connectors, roles) as they are: check that they exist in this project, then remove "references" to silence this note'
+      : 'These keys never reach Descope: remove them from the document to silence this note',
+  };
+}
+
 
 /**
  * A rendered document must be plain JSON data nested no deeper than any flow: the plan copies and
@@ -126,8 +161,37 @@ function checkedJson(raw: unknown, where: string): unknown {
       hint: 'a flow or theme document is JSON a few dozen levels deep at most: check what the template emits there',
     });
   }
+  const proto = protoKeyPath(raw, []);
+  if (proto) {
+    const at = formatPathTail(proto.slice(0, -1)).replace(/^\./, '');
+    throw new TemplateError(`${where}: ${at ? `the document's ${at}` : 'the document'} has a "__proto__" key, which no Descope document holds`, {
+      hint: 'JavaScript tools (the Descope SDK and descope-run among them) cannot keep a "__proto__" key reliably, so the flow would never match what was written: rename or remove it',
+    });
+  }
   return raw;
 }
+
+/**
+ * The path of the first `__proto__` key in a JSON value (JSON.parse makes it an own key), or
+ * undefined. Depth is bounded by jsonDataProblem, which ran first.
+ */
+function protoKeyPath(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = protoKeyPath(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return [...path, key];
+    const found = protoKeyPath((value as Record<string, unknown>)[key], [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 
 /** The flow's name, description and disabled flag from the config win over the document's. */
 function applyOverrides(document: FlowV1, f: FlowSpec): FlowV1 {

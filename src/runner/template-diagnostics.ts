@@ -31,6 +31,8 @@ export interface RenderFailureContext {
   jsonProblems: readonly JsonProblem[];
   /** The context the template was rendered with. */
   context: Record<string, unknown>;
+  /** Why the sandbox stopped the render (template-guard.ts), when it did: this is the error. */
+  guard?: { problem: string; hint: string; file?: string; line?: number; col?: number; locate?: RegExp } | undefined;
 }
 
 /** A value the `json` filter could not emit; `path` is where inside the value, `''` for the value itself. */
@@ -68,6 +70,20 @@ export function templateErrorFromNunjucks(error: unknown, ctx: RenderFailureCont
   // position of the call or include that led there.
   const positioned = parsed.frames.findLast((f) => f.line !== undefined);
   const show = (file: string) => displayPath(ctx.projectRoot, file);
+
+  if (ctx.guard) {
+    // The first limit hit or refused reach: whatever Nunjucks made of it on the way out is noise.
+    // Its position: from the compiler when it knew; else the last call Nunjucks tracked (0-based);
+    // else the first place in the sources that reads the refused name.
+    const g = ctx.guard;
+    const where =
+      g.file !== undefined && g.line !== undefined
+        ? `${show(g.file)}:${g.line}${g.col !== undefined ? `:${g.col}` : ''}`
+        : positioned?.line !== undefined
+          ? `${show(positioned.file)}:${positioned.line + 1}:${(positioned.col ?? 0) + 1}`
+          : (g.locate ? findInFiles(ctx, [innermost, ctx.entry], g.locate) : undefined) ?? show(innermost);
+    return new TemplateError(`${where}: ${g.problem}`, { hint: g.hint, cause: error });
+  }
 
   if (parsed.core === UNDEFINED_OUTPUT && positioned?.line !== undefined) {
     // Outer frames with a position are the macro calls that led there (0-based, innermost last).
@@ -107,7 +123,7 @@ export function templateErrorFromNunjucks(error: unknown, ctx: RenderFailureCont
     }
     if (/Maximum call stack size exceeded|templates nest deeper than/.test(parsed.core)) {
       return new TemplateError(`${show(innermost)}: template recursion is too deep`, {
-        hint: 'A template includes, imports or extends itself, directly or through other templates',
+        hint: 'A template includes, imports or extends itself, or a macro calls itself, directly or through others, without a condition that stops it',
         cause: error,
       });
     }
@@ -225,14 +241,18 @@ function undefinedOutputError(
         hint:
           problem.reason === 'is undefined'
             ? 'Every value passed to | json must be defined; give a fallback with | default(…) or drop the key'
-            : 'Pass | json plain data: strings, numbers, booleans, null, arrays and objects, nested a few levels at most',
+            : / characters as JSON$/.test(problem.reason)
+              ? 'A flow or theme document is a few MB at most: check for a value repeated many times (the same array in many places). This limit is fixed (16 MiB)'
+              : 'Pass | json plain data: strings, numbers, booleans, null, arrays and objects, nested a few levels at most',
         cause,
       },
     );
   }
   if (problem && problem.reason !== 'is undefined') {
     return new TemplateError(`${where}: \`${subject}\` cannot be emitted as JSON: it ${problem.reason}${calledFrom}`, {
-      hint: 'Pass | json plain data: strings, numbers, booleans, null, arrays and objects',
+      hint: / characters as JSON$/.test(problem.reason)
+        ? 'A flow or theme document is a few MB at most: check for a value repeated many times (the same array in many places). This limit is fixed (16 MiB)'
+        : 'Pass | json plain data: strings, numbers, booleans, null, arrays and objects',
       cause,
     });
   }
@@ -516,6 +536,19 @@ function findTemplateTag(source: string | undefined, includerName: string, name:
     if (raw === name || resolved === name) {
       const { line, col } = positionOf(source, m.index ?? 0);
       return { keyword: m[1] ?? 'include', raw, line, col };
+    }
+  }
+  return undefined;
+}
+
+/** `file:line:col` of the first match of `pattern` in these files (of this render: the sources hold every file read). */
+function findInFiles(ctx: RenderFailureContext, files: readonly string[], pattern: RegExp): string | undefined {
+  for (const file of files) {
+    const source = ctx.sources.get(file);
+    const m = source === undefined ? null : pattern.exec(source);
+    if (source !== undefined && m) {
+      const { line, col } = positionOf(source, m.index);
+      return `${displayPath(ctx.projectRoot, file)}:${line}:${col}`;
     }
   }
   return undefined;

@@ -34,6 +34,12 @@
 //     is reported synchronously against that file (Nunjucks would deliver it asynchronously, after
 //     render() has returned null, or blame the importing file).
 //
+//   - the sandbox and the limits (template-guard.ts): a template reaches only the data it is
+//     given, never JavaScript itself (no constructors, prototypes or Function), and one render is
+//     bounded in time (DESCOPE_RUN_RENDER_TIMEOUT, default 10 s), in text (16 MiB) and in range()
+//     length, macro depth and include depth. What templates may and may not do, for users:
+//     templates/README.md, "What templates may do".
+//
 // Every failure is ONE TemplateError (code `template`) with a one-line message that starts with
 // the file relative to the project root and, when known, the 1-based line and column, plus a
 // one-line hint: a missing template or include, a syntax error, an undefined variable (named; when
@@ -52,6 +58,7 @@ import nunjucks from 'nunjucks';
 import { MAX_JSON_DEPTH } from '../dsl/schema.ts';
 import { TemplateError } from '../errors.ts';
 import { openTemplateCache, templateCacheKey, type TemplateCache } from './template-cache.ts';
+import { createTemplateGuard, GUARD_VERSION, MAX_TEMPLATE_TEXT, numberLength, renderTimeoutMs, type TemplateGuard } from './template-guard.ts';
 import {
   displayPath,
   notJsonError,
@@ -66,6 +73,8 @@ export interface TemplateRendererOptions {
   projectRoot: string;
   /** Where compiled templates are kept between runs (template-cache.ts); none when undefined. */
   cacheDir?: string;
+  /** How long one render may take; default DESCOPE_RUN_RENDER_TIMEOUT (template-guard.ts). */
+  timeoutMs?: number;
 }
 
 export interface TemplateRenderer {
@@ -89,7 +98,8 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
   let jsonProblems: JsonProblem[] = [];
 
   const cache = options.cacheDir === undefined ? undefined : openTemplateCache(options.cacheDir);
-  const loader = new ContainedLoader(root, (name, reason) => escaped.set(name, reason), sources, cache);
+  const guard = createTemplateGuard({ timeoutMs: options.timeoutMs ?? renderTimeoutMs() });
+  const loader = new ContainedLoader(root, (name, reason) => escaped.set(name, reason), sources, cache, guard);
   const env = new nunjucks.Environment(loader as unknown as nunjucks.ILoader, {
     autoescape: false,
     throwOnUndefined: true,
@@ -99,13 +109,14 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
   loader.env = env;
   limitNesting(env);
   env.addFilter('json', (value: unknown, indent?: unknown) => {
-    const result = toJsonLiteral(value, typeof indent === 'number' ? indent : undefined);
+    const result = toJsonLiteral(value, typeof indent === 'number' ? indent : undefined, guard.step);
     if (result.ok) return result.text;
     // Returning undefined lets Nunjucks' undefined-output check fail at the exact `{{ }}`,
     // which carries the position a filter never sees; the problem explains it there.
     jsonProblems.push(result.problem);
     return undefined;
   });
+  guard.install(env);
 
   const fileOf = (name: string): string => {
     const resolved = resolveTemplateName(root, name);
@@ -140,10 +151,15 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
 
     escaped = new Map();
     jsonProblems = [];
+    guard.begin();
     let output: string;
     try {
       output = env.render(resolved.name, context);
+      // Nunjucks may have caught what the guard threw on the way (it never should): still a failure.
+      if (guard.failure) throw new Error(guard.failure.problem);
     } catch (error) {
+      // V8's own string limit (about 2^29 characters): the output outgrew MAX_TEMPLATE_TEXT first.
+      const tooLong = error instanceof Error && /Invalid string length/.test(error.message);
       throw templateErrorFromNunjucks(error, {
         root,
         projectRoot,
@@ -152,6 +168,7 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
         escaped,
         jsonProblems,
         context,
+        guard: guard.failure ?? (tooLong ? outputTooLong(undefined) : undefined),
       });
     }
     if (typeof output !== 'string') {
@@ -160,12 +177,20 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
         hint: 'This is a descope-run bug: please report it with the template',
       });
     }
+    if (output.length > MAX_TEMPLATE_TEXT) {
+      const { problem, hint } = outputTooLong(output.length);
+      throw new TemplateError(`${file}: ${problem}`, { hint });
+    }
     // A problem that never reached an output (`{% set x = y | json %}`) would otherwise vanish.
     const problem = jsonProblems[0];
     if (problem) {
       throw new TemplateError(
         `${file}: a value passed to | json ${problem.path === '' ? '' : `(at ${problem.path}) `}${problem.reason}`,
-        { hint: 'Every value passed to | json must be defined; give a fallback with | default(…)' },
+        {
+          hint: problem.reason === 'is undefined'
+            ? 'Every value passed to | json must be defined; give a fallback with | default(…)'
+            : 'Pass | json plain data: strings, numbers, booleans, null, arrays and objects, nested a few levels and a few MB at most',
+        },
       );
     }
     return output;
@@ -183,6 +208,17 @@ export function createTemplateRenderer(options: TemplateRendererOptions): Templa
       }
     },
     fileOf,
+  };
+}
+
+/** The output (or a text on its way there) outgrew MAX_TEMPLATE_TEXT; `length` when known. */
+function outputTooLong(length: number | undefined) {
+  return {
+    problem:
+      length === undefined
+        ? `the rendered output grew past ${MAX_TEMPLATE_TEXT} characters`
+        : `the rendered output is ${length} characters long; at most ${MAX_TEMPLATE_TEXT}`,
+    hint: `A flow or theme document is a few MB at most: check for a loop that repeats more than intended. This limit is fixed (${MAX_TEMPLATE_TEXT / 1024 / 1024} MiB)`,
   };
 }
 
@@ -311,6 +347,7 @@ class ContainedLoader extends nunjucks.Loader {
     private readonly onEscape: (name: string, reason: string) => void,
     private readonly sources: Map<string, string>,
     private readonly compiledCache: TemplateCache | undefined,
+    private readonly guard: TemplateGuard,
   ) {
     super();
   }
@@ -364,14 +401,15 @@ class ContainedLoader extends nunjucks.Loader {
     const version = nunjucksVersion();
     const cache = version === undefined ? undefined : this.compiledCache;
     const key = cache
-      ? templateCacheKey([version, file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
+      ? templateCacheKey([version, GUARD_VERSION, file, internals.opts, internals.asyncFilters, internals.extensionsList.map((e) => e.__name ?? '?'), src])
       : undefined;
     if (cache && key !== undefined) {
       const cached = cache.get(key);
       if (cached !== undefined) {
         try {
-          // The code Nunjucks' own Template._compile runs: it returns the template's functions.
-          return new Function(cached)() as Record<string, unknown>;
+          // The code Nunjucks' own Template._compile runs: it returns the template's functions,
+          // which run with the guard's runtime (template-guard.ts), cached or not.
+          return this.guard.wrap(new Function(cached)() as Record<string, unknown>);
         } catch {
           // Not code this compiler made after all: compile afresh, and store that instead.
         }
@@ -379,23 +417,23 @@ class ContainedLoader extends nunjucks.Loader {
     }
     let code: string;
     try {
-      code = (nunjucks as unknown as NunjucksInternals).compiler.compile(src, internals.asyncFilters, internals.extensionsList, file, internals.opts);
-    } catch {
+      code = this.guard.compile(src, internals.asyncFilters, internals.extensionsList, file, internals.opts);
+    } catch (error) {
+      // Refused by the guard (a regular expression): its error, with this file named as Nunjucks does.
+      if (this.guard.failure) throw (nunjucks as unknown as NunjucksInternals).lib._prettifyError(file, false, error);
       // Compiled again the way Nunjucks does it, for its error (located and worded as usual).
       new nunjucks.Template(src, env, file, true);
       throw new Error(`${file}: the template did not compile`);
     }
     const props = new Function(code)() as Record<string, unknown>;
     if (cache && key !== undefined) cache.set(key, code);
-    return props;
+    return this.guard.wrap(props);
   }
 }
 
-/** Nunjucks' compiler and the environment members it reads (not in @types/nunjucks). */
+/** Nunjucks' error helper (not in @types/nunjucks). */
 interface NunjucksInternals {
-  compiler: {
-    compile(src: string, asyncFilters: unknown, extensions: unknown, name: string, opts: unknown): string;
-  };
+  lib: { _prettifyError(path: string, withInternals: boolean, error: unknown): Error };
 }
 interface EnvironmentInternals {
   opts: Record<string, unknown>;
@@ -432,6 +470,8 @@ function nunjucksVersion(): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // The json filter
 
+const SafeString = nunjucks.runtime.SafeString;
+
 export type JsonLiteralResult = { ok: true; text: string } | { ok: false; problem: JsonProblem };
 
 const UNSAFE_CHARS = /[<>&\u2028\u2029]/g;
@@ -445,42 +485,62 @@ const UNSAFE_ESCAPES: Record<string, string> = {
 
 /**
  * Emits `value` as a JSON literal. Refuses what JSON.stringify would silently drop or mangle:
- * undefined (at any depth), functions, symbols, bigints, non-finite numbers, Map/Set, cycles.
+ * undefined (at any depth), functions, symbols, bigints, non-finite numbers, Map/Set, cycles,
+ * and values whose JSON would be longer than MAX_TEMPLATE_TEXT (counted before anything is written,
+ * so an array aliased a million times costs a walk of 16 MiB at most, not gigabytes).
  * Nunjucks SafeStrings (macro output, `| safe`) count as strings.
  */
-export function toJsonLiteral(value: unknown, indent?: number): JsonLiteralResult {
+export function toJsonLiteral(value: unknown, indent?: number, step?: () => void): JsonLiteralResult {
   const seen = new Set<object>();
-  const check = (v: unknown, at: string): JsonProblem | undefined => {
-    if (v instanceof nunjucks.runtime.SafeString) return undefined;
+  // Where the walk is, as segments: the path text is only built for a problem (building it for
+  // every item made a large array cost seconds).
+  const segments: (string | number)[] = [];
+  const here = () =>
+    segments.map((s) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('');
+  const at = (reason: string): JsonProblem => ({ path: here(), reason });
+  // The text's length, counted as the value is walked (with the indentation JSON.stringify adds),
+  // so that a value which aliases one array many times is refused before it is written out.
+  const pad = indent === undefined ? 0 : Math.min(10, Math.max(0, Math.floor(indent)));
+  let size = 0;
+  const check = (v: unknown): JsonProblem | undefined => {
+    step?.();
+    size += (pad > 0 ? 1 + pad * seen.size : 0) + (typeof v === 'string' ? v.length + 2 : v instanceof SafeString ? v.length + 2 : typeof v === 'number' ? numberLength(v) : 5);
+    if (size > MAX_TEMPLATE_TEXT) return at(`is more than ${MAX_TEMPLATE_TEXT} characters as JSON`);
+    if (v instanceof SafeString) return undefined;
     // Bounded recursion: a value nested deeper than any flow needs is refused, not a stack overflow.
     if (seen.size >= MAX_JSON_DEPTH && typeof v === 'object' && v !== null) {
-      return { path: `${at.slice(0, 40)}…`, reason: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
+      return { path: `${here().slice(0, 40)}…`, reason: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
     }
-    if (v === undefined) return { path: at, reason: 'is undefined' };
+    if (v === undefined) return at('is undefined');
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
-    if (typeof v === 'number') return Number.isFinite(v) ? undefined : { path: at, reason: `is ${v}, which JSON cannot hold` };
-    if (typeof v === 'function') return { path: at, reason: 'is a function' };
-    if (typeof v === 'symbol') return { path: at, reason: 'is a symbol' };
-    if (typeof v === 'bigint') return { path: at, reason: 'is a bigint; convert it to a number or string' };
-    if (typeof v !== 'object') return { path: at, reason: `is a ${typeof v}` };
+    if (typeof v === 'number') return Number.isFinite(v) ? undefined : at(`is ${v}, which JSON cannot hold`);
+    if (typeof v === 'function') return at('is a function');
+    if (typeof v === 'symbol') return at('is a symbol');
+    if (typeof v === 'bigint') return at('is a bigint; convert it to a number or string');
+    if (typeof v !== 'object') return at(`is a ${typeof v}`);
     if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-      return check((v as { toJSON: () => unknown }).toJSON(), at);
+      return check((v as { toJSON: () => unknown }).toJSON());
     }
     if (v instanceof Map || v instanceof Set) {
-      return { path: at, reason: `is a ${v instanceof Map ? 'Map' : 'Set'}; convert it to an object or array` };
+      return at(`is a ${v instanceof Map ? 'Map' : 'Set'}; convert it to an object or array`);
     }
-    if (seen.has(v)) return { path: at, reason: 'refers back to itself (a cycle)' };
+    if (seen.has(v)) return at('refers back to itself (a cycle)');
     seen.add(v);
     try {
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
-          const problem = check(v[i], `${at}[${i}]`);
+          segments.push(i);
+          const problem = check(v[i]);
+          segments.pop();
           if (problem) return problem;
         }
         return undefined;
       }
       for (const [key, item] of Object.entries(v)) {
-        const problem = check(item, `${at}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`);
+        size += key.length + 3;
+        segments.push(key);
+        const problem = check(item);
+        segments.pop();
         if (problem) return problem;
       }
       return undefined;
@@ -488,9 +548,9 @@ export function toJsonLiteral(value: unknown, indent?: number): JsonLiteralResul
       seen.delete(v);
     }
   };
-  const problem = check(value, '');
+  const problem = check(value);
   if (problem) return { ok: false, problem };
-  const replacer = (_key: string, v: unknown) => (v instanceof nunjucks.runtime.SafeString ? String(v) : v);
+  const replacer = (_key: string, v: unknown) => (v instanceof SafeString ? String(v) : v);
   const text = JSON.stringify(value, replacer, indent) as string;
   return { ok: true, text: text.replace(UNSAFE_CHARS, (ch) => UNSAFE_ESCAPES[ch] ?? ch) };
 }

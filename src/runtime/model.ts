@@ -31,9 +31,10 @@
 //   CanonicalSso | null      keyed by tenant id; null = no SSO configured. Discriminated by `type`.
 //   CanonicalRole            keyed by address: `roles/<name>` or `roles/<tenant>/<name>` (escaped)
 //   CanonicalPermission      keyed by name (`permissions/<name>`)
-//   CanonicalFlow            keyed by flow id: the v1 document `{flow, screens}`, server-owned
-//                            fields dropped, screens sorted by id, `flow.disabled` always present,
-//                            everything else (unknown keys included) kept as is.
+//   CanonicalFlow            keyed by flow id: the v1 document `{flow, screens}` and nothing else
+//                            (all flow.import writes), server-owned fields dropped, screens sorted
+//                            by id, `flow.disabled` always present, everything else inside (unknown
+//                            keys included) kept as is.
 //   CanonicalTheme           `{cssTemplate, …unknown keys}` without `id`
 //   CanonicalPasswordPolicy  the 12 fields of Descope's password settings (project level);
 //                            desired is a Partial.
@@ -584,9 +585,12 @@ const SERVER_OWNED_FLOW_KEYS = ['version', 'modifiedTime', 'etag'];
 const SERVER_OWNED_SCREEN_KEYS = ['version'];
 
 /**
- * A v1 flow document in canonical form: `flow.version`, `flow.modifiedTime`, `flow.etag` and
- * `screens[].version` dropped, `flow.disabled` made explicit (false when absent), screens sorted
- * by id, keys sorted; everything else (unknown keys included) kept.
+ * A v1 flow document in canonical form: `{flow, screens}` only (what flow.import sends and
+ * flow.export returns: any other top-level key, such as a v2 `references` map, could never be
+ * written, so keeping it would show a change after every apply), `flow.version`,
+ * `flow.modifiedTime`, `flow.etag` and `screens[].version` dropped, `flow.disabled` made explicit
+ * (false when absent), screens sorted by id, keys sorted; everything else inside the flow and its
+ * screens (unknown keys included) kept.
  */
 export function normalizeFlow(document: FlowDocument): CanonicalFlow {
   const flow: Record<string, unknown> = { ...document.flow };
@@ -598,7 +602,7 @@ export function normalizeFlow(document: FlowDocument): CanonicalFlow {
     return copy;
   });
   screens.sort((a, b) => compareStrings(String(a['id'] ?? ''), String(b['id'] ?? '')));
-  return sortKeysDeep({ ...document, flow, screens }) as CanonicalFlow;
+  return sortKeysDeep({ flow, screens }) as CanonicalFlow;
 }
 
 /** The v1 theme without its server id; cssTemplate and unknown keys kept, keys sorted. */

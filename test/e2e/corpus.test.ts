@@ -1518,6 +1518,9 @@ const CASES: Case[] = [
     env: { DESCOPE_RUN_LOCK_DIR: '/dev/null' },
     names: 'DESCOPE_RUN_LOCK_DIR',
   },
+
+  // ----- issue 11, items 13-15: templates that reach for JavaScript or never end; flows that loop or never converge -----
+  ...templateTrustCases(),
 ];
 
 /** One audit line of an apply that recorded `backupId` (the default rollback's backup). */
@@ -1526,6 +1529,141 @@ function auditLine(backupId: string): string {
   return `${JSON.stringify(record)}\n`;
 }
 
+/**
+ * Issue 11, items 13 (templates cannot reach JavaScript and are bounded), 14 (circular sub-flows)
+ * and 15 (a "__proto__" key never converges). The management key the run holds must never show.
+ */
+function templateTrustCases(): Case[] {
+  const noKey = new RegExp(`^(?![\\s\\S]*${TEST_KEY})`);
+  const reach = (name: string, expression: string, expected: RegExp): Case => ({
+    name: `template reaches JavaScript: ${name}`,
+    category: 'template',
+    why: 'a template may not reach JavaScript (here: to read the management key from the environment)',
+    files: {
+      'descope.config.ts': flowConfig('login.json.njk'),
+      'templates/login.json.njk': `{ "flow": { "dsl": { "startTask": "a", "tasks": { "a": { "id": "a", "type": "action", "x": {{ ${expression} | json }} } } } }, "screens": [] }\n`,
+    },
+    args: APPLY,
+    names: 'templates/login.json.njk',
+    expect: [expected, noKey],
+  });
+  const js = '"return process.env.TEST_MGMT_KEY"';
+  /** Two flows; `a` runs `aRuns` as a sub-flow, `b` runs `bRuns` (when set). */
+  const subFlows = (aRuns: string, bRuns?: string): Record<string, FileSpec> => {
+    const doc = (id: string, runs?: string) =>
+      JSON.stringify({
+        flow: {
+          id,
+          name: id,
+          dsl: {
+            startTask: 'start',
+            tasks: {
+              start: { id: 'start', next: { rules: [{ taskId: runs ? 'sub' : 'end' }] } },
+              ...(runs ? { sub: { id: 'sub', type: 'flow', name: `Run ${runs}`, arguments: { flowId: { type: 'inline', value: runs } }, next: { rules: [{ taskId: 'end' }] } } } : {}),
+              end: { id: 'end', type: 'automated', action: 'logged-in' },
+            },
+          },
+        },
+        screens: [],
+      });
+    return {
+      'descope.config.ts': config(`defineConfig({ flows: [flow({ id: 'a', template: 'a.json' }), flow({ id: 'b', template: 'b.json' })] })`),
+      'templates/a.json': doc('a', aRuns),
+      'templates/b.json': doc('b', bRuns),
+    };
+  };
+  return [
+    reach('range.constructor (the issue)', `range.constructor(${js})()`, /templates\/login\.json\.njk:1:\d+: flows\/login: `\.constructor` of a function is not available to templates/),
+    reach('a string constructor chain', `"".constructor.constructor(${js})()`, /`\.constructor` is not available to templates/),
+    reach('context data, by subscript', `vars["constructor"]["constructor"](${js})()`, /`\.constructor` is not available to templates/),
+    reach('a macro', `caller.constructor(${js})() if caller else joiner.constructor(${js})()`, /`\.constructor` of a function/),
+    reach('Object.prototype as a variable', `constructor.constructor(${js})()`, /`constructor\["constructor"\]` is not defined, so it cannot be called/),
+    reach('an inherited filter', `"x" | constructor`, /unknown filter `constructor`/),
+    reach('a regular expression (unbounded time)', `"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" | replace(r/(a+)+$/, "")`, /the regular expression .* is refused/),
+    {
+      name: 'template range(0, 300000000) (the issue: a fatal V8 error)',
+      category: 'template',
+      why: 'a range too large to hold must be an error, not a crash of Node',
+      files: { 'descope.config.ts': flowConfig('login.json.njk'), 'templates/login.json.njk': '{% for i in range(0, 300000000) %}{% endfor %}' + FLOW_JSON },
+      args: APPLY,
+      names: 'templates/login.json.njk',
+      expect: [/range\(0, 300000000\) would make more than 100000 numbers/],
+    },
+    {
+      name: 'template nested loops that never end in time (the issue)',
+      category: 'template',
+      why: 'a render is bounded in time (DESCOPE_RUN_RENDER_TIMEOUT), well below DESCOPE_RUN_LOAD_TIMEOUT',
+      files: { 'descope.config.ts': flowConfig('login.json.njk'), 'templates/login.json.njk': '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}' + FLOW_JSON },
+      args: APPLY,
+      env: { DESCOPE_RUN_RENDER_TIMEOUT: '1' },
+      names: 'templates/login.json.njk',
+      expect: [/rendering took longer than 1 s and was stopped/, /DESCOPE_RUN_RENDER_TIMEOUT=SECONDS/],
+    },
+    {
+      name: 'template doubling a string until memory runs out',
+      category: 'template',
+      why: 'a string a template builds is bounded (16 MiB)',
+      files: { 'descope.config.ts': flowConfig('login.json.njk'), 'templates/login.json.njk': '{% set s = "xy" %}{% for i in range(64) %}{% set s = s ~ s %}{% endfor %}' + FLOW_JSON },
+      args: APPLY,
+      names: 'templates/login.json.njk',
+      expect: [/the string built with ~ is \d+ characters long; a template builds at most 16777216/],
+    },
+    {
+      name: 'template macro that calls itself',
+      category: 'template',
+      why: 'deep recursion is an error, not a stack overflow',
+      files: { 'descope.config.ts': flowConfig('login.json.njk'), 'templates/login.json.njk': '{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}' + FLOW_JSON },
+      args: APPLY,
+      names: 'templates/login.json.njk',
+      expect: [/macro calls nest deeper than 200 levels/],
+    },
+    {
+      name: 'flows that run each other as sub-flows',
+      category: 'template',
+      why: 'a → b → a: apply could never import either first, and skipped both forever',
+      files: subFlows('b', 'a'),
+      args: APPLY,
+      names: 'templates/a.json',
+      expect: [/flows\/a\.tasks\["sub"\]\.arguments\.flowId: flows run each other in a circle: flows\/a → flows\/b → flows\/a/],
+    },
+    {
+      name: 'a flow that runs itself as a sub-flow',
+      category: 'template',
+      why: 'a → a: Descope would loop at sign-in',
+      files: subFlows('a'),
+      args: ['validate', ...REMOTE],
+      names: 'templates/a.json',
+      expect: [/flow "a" runs itself: its sub-flow task "sub" \(Run a\) runs flow "a" \(flows\/a → flows\/a\)/],
+    },
+    {
+      name: 'a "__proto__" key in a flow task',
+      category: 'template',
+      why: 'a "__proto__" key does not survive JavaScript tools: the flow would never converge (every apply re-imports it)',
+      files: { 'descope.config.ts': flowConfig('login.json.njk'), 'templates/login.json.njk': '{ "flow": { "dsl": { "startTask": "a", "tasks": { "a": { "id": "a", "type": "action", "__proto__": { "x": 1 } } } } }, "screens": [] }\n' },
+      args: APPLY,
+      names: 'templates/login.json.njk',
+      expect: [/the document's flow\.dsl\.tasks\.a has a "__proto__" key/],
+    },
+    {
+      name: 'a "__proto__" key in an inline flow document',
+      category: 'template',
+      why: 'the same, written in descope.config.ts',
+      files: { 'descope.config.ts': config(`defineConfig({ flows: [flow({ id: 'login', json: JSON.parse('{"flow": {"dsl": {"startTask": "a", "tasks": {"a": {"id": "a"}}}}, "screens": [{"id": "S1", "__proto__": {}}]}') })] })`) },
+      args: APPLY,
+      names: 'descope.config.ts',
+      expect: [/has a "__proto__" key/],
+    },
+    {
+      name: 'a "__proto__" key in the theme',
+      category: 'template',
+      why: 'the theme is a document too',
+      files: { 'descope.config.ts': config(`defineConfig({ theme: theme({ template: 'theme.json.njk' }) })`), 'templates/theme.json.njk': '{ "theme": { "cssTemplate": { "light": { "__proto__": { "x": 1 } } } } }\n' },
+      args: APPLY,
+      names: 'templates/theme.json.njk',
+      expect: [/the document's theme\.cssTemplate\.light has a "__proto__" key/],
+    },
+  ];
+}
 
 // ---------------------------------------------------------------------------------------------
 // The run

@@ -1,6 +1,7 @@
 // Flow and theme documents, table-driven: v1 passes through, v2 converts to v1 keeping unknown
-// keys, the round trips are lossless, non-documents are refused with the reason, and the graph
-// check reports every dangling reference.
+// keys inside the flow and its screens, top-level keys the SDK cannot import are dropped and
+// reported, the round trips are lossless but for those, non-documents are refused with the
+// reason, the graph check reports every dangling reference, and sub-flow cycles are found.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatIssue, TemplateError } from '../../src/errors.ts';
 import {
   checkFlowGraph,
+  findSubFlowCycles,
   flowDependencies,
   toFlowV1,
   toFlowV2,
@@ -56,12 +58,24 @@ function expectNotAFlow(doc: unknown, expected: RegExp) {
 }
 
 describe('toFlowV1: the console/v1 format', () => {
-  test('a real export passes through untouched, unknown keys included', () => {
+  test('a real export passes through untouched, unknown keys in the flow and screens included', () => {
     const doc = load('v1-export.json');
     const before = structuredClone(doc);
-    const flow = toFlowV1(doc, options);
-    assert.deepEqual(flow, before);
+    const dropped: unknown[] = [];
+    const flow = toFlowV1(doc, { ...options, dropped: (keys) => dropped.push(...keys) });
+    const { someFutureTopLevelKey, ...imported } = before;
+    assert.deepEqual(flow, imported);
     assert.deepEqual(doc, before, 'the input is not changed');
+    // flow.import sends flow and screens only: a top-level key could never be written, so it is
+    // dropped (and reported, since it held something) rather than shown as a change forever.
+    assert.deepEqual(dropped, [{ key: 'someFutureTopLevelKey', value: someFutureTopLevelKey }]);
+  });
+
+  test('empty top-level extras are dropped without a word', () => {
+    const dropped: unknown[] = [];
+    const flow = toFlowV1({ ...v1(), references: {}, notes: [], comment: '' }, { ...options, dropped: (keys) => dropped.push(...keys) });
+    assert.deepEqual(flow, v1());
+    assert.deepEqual(dropped, []);
   });
 
   test('an absent flow id, name and screen flowId are filled in, without changing the input', () => {
@@ -113,8 +127,13 @@ describe('toFlowV1: the v2 format (descopecli, Terraform)', () => {
   test('a realistic v2 export converts to v1, keeping unknown keys', () => {
     const doc = load('v2-export.json');
     const before = structuredClone(doc);
-    const flow = toFlowV1(doc, options);
+    const dropped: unknown[] = [];
+    const flow = toFlowV1(doc, { ...options, dropped: (keys) => dropped.push(...keys) });
     assert.deepEqual(doc, before, 'the input is not changed');
+    assert.deepEqual(dropped, [
+      { key: 'references', value: before.references },
+      { key: 'exportedBy', value: 'descopecli 0.8.14' },
+    ]);
 
     const metadata = before.metadata as Record<string, unknown>;
     assert.deepEqual(flow.flow, {
@@ -144,8 +163,7 @@ describe('toFlowV1: the v2 format (descopecli, Terraform)', () => {
         clientScripts: [],
       },
     ]);
-    assert.deepEqual(flow.references, before.references);
-    assert.equal(flow.exportedBy, 'descopecli 0.8.14');
+    assert.deepEqual(Object.keys(flow), ['flow', 'screens']);
     assert.deepEqual(checkFlowGraph(flow, { where, declaredFlowIds: new Set(['sign-up-or-in', 'verify-otp']) }), []);
   });
 
@@ -181,9 +199,9 @@ describe('toFlowV1: the v2 format (descopecli, Terraform)', () => {
 });
 
 describe('round trips', () => {
-  test('v2 → v1 → v2 is lossless', () => {
-    const doc = load('v2-export.json');
-    assert.deepEqual(toFlowV2(toFlowV1(doc, options)), doc);
+  test('v2 → v1 → v2 is lossless but for the top-level keys v1 cannot carry', () => {
+    const { references: _r, exportedBy: _e, ...doc } = load('v2-export.json');
+    assert.deepEqual(toFlowV2(toFlowV1(doc, options)), { ...doc, references: {} });
   });
 
   test('v1 → v2 drops exactly what descopecli drops; → v1 gives the rest back', () => {
@@ -199,7 +217,8 @@ describe('round trips', () => {
     const back = toFlowV1(v2, options);
     const { version: _v, modifiedTime: _m, etag: _e, ...flow } = doc.flow;
     const screens = doc.screens.map(({ version: _sv, inputs: _i, ...s }) => s);
-    assert.deepEqual(back, { ...doc, flow, screens, references: {} });
+    const { someFutureTopLevelKey: _k, ...imported } = doc;
+    assert.deepEqual(back, { ...imported, flow, screens });
   });
 
   test('screens with different componentsVersions keep their own', () => {
@@ -210,7 +229,7 @@ describe('round trips', () => {
     const v2 = toFlowV2(doc);
     assert.equal(v2.metadata.componentsVersion, '2.0.2');
     assert.deepEqual(v2.screens, [{ screenId: 'A', componentsVersion: '2.0.1' }, { screenId: 'B' }]);
-    assert.deepEqual(toFlowV1(v2, options), { ...doc, references: {} });
+    assert.deepEqual(toFlowV1(v2, options), doc);
   });
 });
 
@@ -294,6 +313,50 @@ describe('flowDependencies', () => {
     assert.deepEqual(flowDependencies(v1()), []);
     assert.deepEqual(flowDependencies(toFlowV1(load('v2-export.json'), options)), ['verify-otp']);
   });
+});
+
+describe('findSubFlowCycles', () => {
+  /** A flow `id` whose tasks run the given flows as sub-flows (task keys s1, s2, …). */
+  const calling = (id: string, ...targets: (string | { type: string; value: string })[]) => {
+    const tasks: Record<string, FlowTask> = { start: { id: 'start', next: { rules: targets.map((_, i) => ({ taskId: `s${i + 1}` })) } } };
+    targets.forEach((target, i) => {
+      tasks[`s${i + 1}`] = { id: `s${i + 1}`, type: 'flow', name: `Run ${typeof target === 'string' ? target : target.value}`, arguments: { flowId: typeof target === 'string' ? { type: 'inline', value: target } : target } };
+    });
+    return { id, where: `templates/${id}.json.njk`, flow: { flow: { id, name: id, dsl: { startTask: 'start', tasks } }, screens: [] } as FlowV1 };
+  };
+  const report = (flows: ReturnType<typeof calling>[]) => {
+    const issues = findSubFlowCycles(flows);
+    for (const issue of issues) assert.equal(issue.hint, hint);
+    return issues.map(formatIssue);
+  };
+  const hint = 'A flow may not run itself, directly or through other flows: Descope would go round at sign-in, and apply could never import one before the other. Point one of these sub-flow tasks at another flow';
+
+  const cases: [string, ReturnType<typeof calling>[], string[]][] = [
+    ['no sub-flows', [calling('a'), calling('b')], []],
+    ['a chain, no cycle', [calling('a', 'b'), calling('b', 'c'), calling('c')], []],
+    ['a diamond, no cycle', [calling('a', 'b', 'c'), calling('b', 'd'), calling('c', 'd'), calling('d')], []],
+    ['a flow running itself', [calling('a', 'a')], [
+      `templates/a.json.njk: flows/a.tasks["s1"].arguments.flowId: flow "a" runs itself: its sub-flow task "s1" (Run a) runs flow "a" (flows/a → flows/a)`,
+    ]],
+    ['two flows running each other', [calling('b', 'a'), calling('a', 'b')], [
+      `templates/a.json.njk: flows/a.tasks["s1"].arguments.flowId: flows run each other in a circle: flows/a → flows/b → flows/a (flow "a" starts it in sub-flow task "s1" (Run b))`,
+    ]],
+    ['a longer circle, named from the first id whichever flow the walk starts at', [calling('c', 'a'), calling('b', 'c'), calling('a', 'b')], [
+      `templates/a.json.njk: flows/a.tasks["s1"].arguments.flowId: flows run each other in a circle: flows/a → flows/b → flows/c → flows/a (flow "a" starts it in sub-flow task "s1" (Run b))`,
+    ]],
+    ['a circle reached from outside it: only the circle is named', [calling('a', 'b'), calling('b', 'c'), calling('c', 'b')], [
+      `templates/b.json.njk: flows/b.tasks["s1"].arguments.flowId: flows run each other in a circle: flows/b → flows/c → flows/b (flow "b" starts it in sub-flow task "s1" (Run c))`,
+    ]],
+    ['two separate circles, each once', [calling('a', 'b'), calling('b', 'a'), calling('x', 'x')], [
+      `templates/a.json.njk: flows/a.tasks["s1"].arguments.flowId: flows run each other in a circle: flows/a → flows/b → flows/a (flow "a" starts it in sub-flow task "s1" (Run b))`,
+      `templates/x.json.njk: flows/x.tasks["s1"].arguments.flowId: flow "x" runs itself: its sub-flow task "s1" (Run x) runs flow "x" (flows/x → flows/x)`,
+    ]],
+    ['a dynamic target is not known before run time: no cycle', [calling('a', { type: 'context', value: 'form.next' })], []],
+    ['a call to a flow that is not rendered is not followed', [calling('a', 'missing')], []],
+  ];
+  for (const [name, flows, expected] of cases) {
+    test(name, () => assert.deepEqual(report(flows), expected));
+  }
 });
 
 describe('toThemeV1', () => {

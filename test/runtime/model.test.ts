@@ -168,12 +168,13 @@ describe('runtime model: normalisers', () => {
         widget: false,
         dsl: { tasks: { start: { id: 'start' } }, startTask: 'start' },
       },
-      references: {},
+      references: { connectors: { Mail: 'CI1' } },
+      exportedBy: 'descopecli',
     };
     const canonical = normalizeFlow(doc);
+    // Only what flow.import writes and flow.export returns: other top-level keys could never converge.
     assert.deepEqual(canonical, {
       flow: { disabled: false, dsl: { startTask: 'start', tasks: { start: { id: 'start' } } }, id: 'f', name: 'F', widget: false },
-      references: {},
       screens: [
         { componentsVersion: '2.0.1', flowId: 'f', id: 'SC1' },
         { flowId: 'f', htmlTemplate: { ROOT: {} }, id: 'SC2' },
@@ -230,5 +231,17 @@ describe('runtime scopeOf', () => {
         flowExports: [],
       },
     );
+  });
+});
+
+describe('flows converge whatever the document held', () => {
+  it('a backup written when flows kept extra top-level keys restores to what Descope holds', async () => {
+    const { computeDesiredFromBackup } = await import('../../src/runner/plan/desired.ts');
+    const live = normalizeFlow({ flow: { id: 'f', name: 'F', dsl: { startTask: 'a', tasks: {} } }, screens: [] });
+    // An older canonical flow: references was kept beside flow and screens.
+    const old = { ...live, references: { connectors: { Mail: 'CI1' } } } as typeof live;
+    const desired = computeDesiredFromBackup({ flows: { f: old }, flowSummaries: { f: { id: 'f', name: 'F', description: '', disabled: false } } });
+    assert.deepEqual(desired.flows.f?.value, live);
+    assert.deepEqual(desired.flows.f?.managed, ['flow', 'screens']);
   });
 });

@@ -1,4 +1,5 @@
 // descope-run validate: compile and check everything, send nothing.
+import { formatIssue } from '../../errors.ts';
 import type { CommandRun } from '../cli.ts';
 import { compileProject } from '../compile.ts';
 import { resolveCredentials } from '../environment.ts';
@@ -26,5 +27,10 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
   const overrides = env.overridden.length > 0 ? `, with ${env.overridden.join(', ')} from the shell` : '';
   const target = env.target === 'emulator' ? 'the embedded emulator' : `project ${env.projectId ?? '(not set)'}${overrides}`;
   output.out(`${output.c.green('✓')} ${safeText(project.configFile)} is valid for environment "${safeText(env.name)}" (${safeText(target)}): ${parts.join(', ')}.`);
+  // Worth knowing, not wrong: what a flow document holds that is never imported (render-project.ts).
+  for (const note of rendered.notes) {
+    output.err(`${output.c.yellow('note:')} ${safeText(formatIssue(note))}`);
+    if (note.hint) output.err(output.c.dim(`    hint: ${safeText(note.hint)}`));
+  }
   return 0;
 };

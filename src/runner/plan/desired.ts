@@ -232,7 +232,8 @@ export function computeDesiredFromBackup(state: LiveState, roleIds: Readonly<Rec
   }
   for (const id of Object.keys(state.flowSummaries ?? {})) {
     const document = state.flows?.[id];
-    if (document) out.flows[id] = { ...all(document), dependsOn: [] };
+    // Normalised again: a backup written before flows held only {flow, screens} may carry more.
+    if (document) out.flows[id] = { ...all(normalizeFlow(document)), dependsOn: [] };
     else out.keep!.push(flowAddress(id));
   }
   if (state.theme) out.theme = all(state.theme);
