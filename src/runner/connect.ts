@@ -27,12 +27,11 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
   const onWait = options.onWait ? { onWait: options.onWait } : {};
   if (env.target === 'remote') {
     const credentials = resolveCredentials(env, options.processEnv);
-    // The variable the key was read from (DESCOPE_MANAGEMENT_KEY overrides the file's), for messages.
-    const keyVariable = options.processEnv?.DESCOPE_MANAGEMENT_KEY ? 'DESCOPE_MANAGEMENT_KEY' : env.keyVariable;
     const api = createDescopeApi({
       ...credentials,
       budget: env.budget,
-      environment: { name: env.name, keyVariable },
+      // The key is read from the environment's key variable only (resolveCredentials), so messages name it.
+      environment: { name: env.name, keyVariable: env.keyVariable },
       processEnv: options.processEnv ?? process.env,
       ...onWait,
     });
