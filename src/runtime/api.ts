@@ -6,6 +6,9 @@
 // The management key never leaves this module in a message: errors are checked for it (and for
 // its base64 form, as in an Authorization header) and redacted.
 //
+// A read-only API (`readOnly`) refuses, before sending, every request that is not a read
+// (./read-only.ts).
+//
 // Tuning for tests and slow links, read from the environment variables the caller passes
 // (`processEnv`); explicit options win:
 //   DESCOPE_RUN_REQUEST_TIMEOUT_MS   a request with no answer after this long is abandoned (default 30000)
@@ -15,7 +18,9 @@
 
 import DescopeClient from '@descope/node-sdk';
 import type { ResponseData, SdkResponse } from '@descope/node-sdk';
+import { baseUrlProblem, shownBaseUrl } from '../dsl/base-url.ts';
 import { ApiError, EnvironmentError } from '../errors.ts';
+import { readOnlyFetch, ReadOnlyViolation } from './read-only.ts';
 import {
   Scheduler,
   type Budget,
@@ -44,6 +49,12 @@ export interface DescopeApiOptions extends Omit<SchedulerOptions, 'budget'> {
   environment?: { name: string; keyVariable?: string | undefined } | undefined;
   /** Where the DESCOPE_RUN_* tuning variables are read from; none when absent. */
   processEnv?: NodeJS.ProcessEnv | undefined;
+  /**
+   * Only reads: any request that is not one of READ_ENDPOINTS is refused before it is sent, with a
+   * ReadOnlyViolation (a bug, not an ApiError). The runner builds every command's API this way
+   * except apply's and rollback's.
+   */
+  readOnly?: boolean | undefined;
 }
 
 /** The DESCOPE_RUN_* variables and the scheduler option each sets. */
@@ -86,6 +97,8 @@ export interface DescopeApi {
     send: (management: Management) => Promise<SdkResponse<T>>,
     options?: CallOptions<T>,
   ): Promise<Unwrapped<T>>;
+  /** Whether this API only reads (see DescopeApiOptions.readOnly). */
+  readonly readOnly: boolean;
   /** Requests sent, 429s, failures, retries and pause time so far. */
   stats(): SchedulerStats;
   /** Whether the queue is paused for a 429 right now. */
@@ -95,7 +108,7 @@ export interface DescopeApi {
 }
 
 export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
-  const { projectId, managementKey, baseUrl, budget, environment, processEnv, ...explicit } = options;
+  const { projectId, managementKey, baseUrl, budget, environment, processEnv, readOnly = false, ...explicit } = options;
   const label = environment ? `environment "${environment.name}"` : `project ${projectId || '(none)'}`;
   const keyVariable = environment?.keyVariable;
   if (!projectId) {
@@ -120,6 +133,14 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
       });
     }
   }
+  // The runner checks base URLs where they come from; this keeps every other caller to the same rule.
+  const baseUrlIssue = baseUrl ? baseUrlProblem(baseUrl) : undefined;
+  if (baseUrl && baseUrlIssue) {
+    throw new ApiError(`${label}: the base URL ${shownBaseUrl(baseUrl)} cannot be used: ${baseUrlIssue}`, {
+      address: 'project',
+      hint: 'use an http(s) origin with an optional path, e.g. https://api.descope.com',
+    });
+  }
   const schedulerOptions: SchedulerOptions = {
     ...(processEnv ? schedulerTuningFromEnv(processEnv) : {}),
     ...explicit,
@@ -134,16 +155,17 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
     projectId,
     managementKey,
     ...(baseUrl ? { baseUrl } : {}),
-    fetch: scheduler.fetch,
+    fetch: readOnly ? readOnlyFetch(scheduler.fetch, baseUrl || undefined) : scheduler.fetch,
   });
   const management = client.management;
 
   return {
     projectId,
     budget: scheduler.budget,
+    readOnly,
     call: (address, send, callOptions) =>
       scheduler.call(address, () => send(management), callOptions).catch((error: unknown) => {
-        throw redact(error, managementKey);
+        throw redact(unwrapCallError(error), managementKey);
       }),
     stats: () => scheduler.stats(),
     get paused() {
@@ -153,6 +175,15 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
       scheduler.stop(new ApiError('project: the Descope API client was closed', { address: 'project' }));
     },
   };
+}
+
+/**
+ * What a failed call is really about, when the scheduler could only wrap it: a request the
+ * read-only guard refused is the bug itself, rethrown as is.
+ */
+function unwrapCallError(error: unknown): unknown {
+  if (error instanceof ApiError && error.cause instanceof ReadOnlyViolation) return error.cause;
+  return error;
 }
 
 /**

@@ -56,7 +56,7 @@ export const run: CommandRun = async (ctx) => {
   return runApplyFlow(ctx, {
     command: 'rollback',
     backup: true,
-    open: (onWait) => openEnvironmentSession(ctx, onWait),
+    open: (onWait) => openEnvironmentSession(ctx, onWait, 'write'),
     makePlan: async (session, refuse) => {
       try {
         backup = typeof values.to === 'string' ? findBackup(session.root, session.env.name, values.to) : defaultBackup(session);
