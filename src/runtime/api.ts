@@ -6,8 +6,10 @@
 // The management key never leaves this module in a message: errors are checked for it (and for
 // its base64 form, as in an Authorization header) and redacted.
 //
-// A read-only API (`readOnly`) refuses, before sending, every request that is not a read
-// (./read-only.ts).
+// Answers are untrusted: a call given a `shape` (./answers.ts) has its answer checked before the
+// adapter reads it, and an answer the SDK itself cannot read is reported the same way, as one
+// ApiError saying the answer is malformed. A read-only API (`readOnly`) refuses, before sending,
+// every request that is not a read (./read-only.ts).
 //
 // Tuning for tests and slow links, read from the environment variables the caller passes
 // (`processEnv`); explicit options win:
@@ -20,6 +22,7 @@ import DescopeClient from '@descope/node-sdk';
 import type { ResponseData, SdkResponse } from '@descope/node-sdk';
 import { baseUrlProblem, shownBaseUrl } from '../dsl/base-url.ts';
 import { ApiError, EnvironmentError } from '../errors.ts';
+import { checkAnswer, malformedAnswer, type AnswerShape, type AnswerSource } from './answers.ts';
 import { readOnlyFetch, ReadOnlyViolation } from './read-only.ts';
 import {
   Scheduler,
@@ -55,6 +58,12 @@ export interface DescopeApiOptions extends Omit<SchedulerOptions, 'budget'> {
    * except apply's and rollback's.
    */
   readOnly?: boolean | undefined;
+}
+
+/** Options of one call: the scheduler's, plus the shape its answer must have. */
+export interface ApiCallOptions<T> extends CallOptions<T> {
+  /** Checked before the answer is returned: a malformed one rejects with an ApiError. */
+  shape?: AnswerShape | undefined;
 }
 
 /** The DESCOPE_RUN_* variables and the scheduler option each sets. */
@@ -95,7 +104,7 @@ export interface DescopeApi {
   call<T extends ResponseData>(
     address: string,
     send: (management: Management) => Promise<SdkResponse<T>>,
-    options?: CallOptions<T>,
+    options?: ApiCallOptions<T>,
   ): Promise<Unwrapped<T>>;
   /** Whether this API only reads (see DescopeApiOptions.readOnly). */
   readonly readOnly: boolean;
@@ -158,15 +167,23 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
     fetch: readOnly ? readOnlyFetch(scheduler.fetch, baseUrl || undefined) : scheduler.fetch,
   });
   const management = client.management;
+  const source = { baseUrl: baseUrl || undefined };
 
   return {
     projectId,
     budget: scheduler.budget,
     readOnly,
-    call: (address, send, callOptions) =>
-      scheduler.call(address, () => send(management), callOptions).catch((error: unknown) => {
-        throw redact(unwrapCallError(error), managementKey);
-      }),
+    call: async (address, send, callOptions = {}) => {
+      const { shape, ...schedulerOptions } = callOptions;
+      let data;
+      try {
+        data = await scheduler.call(address, () => send(management), schedulerOptions);
+        if (shape) checkAnswer(address, shape, data, source);
+      } catch (error) {
+        throw redact(unwrapCallError(error, address, source), managementKey);
+      }
+      return data;
+    },
     stats: () => scheduler.stats(),
     get paused() {
       return scheduler.paused;
@@ -179,10 +196,17 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
 
 /**
  * What a failed call is really about, when the scheduler could only wrap it: a request the
- * read-only guard refused is the bug itself, rethrown as is.
+ * read-only guard refused is the bug itself (rethrown as is), and a TypeError from inside the SDK
+ * is its transform failing on an answer it cannot read (`data.tenants` of `null`, a SAML
+ * groupsMapping item without its role): a malformed answer, like those the shapes catch.
  */
-function unwrapCallError(error: unknown): unknown {
-  if (error instanceof ApiError && error.cause instanceof ReadOnlyViolation) return error.cause;
+function unwrapCallError(error: unknown, address: string, source: AnswerSource): unknown {
+  if (!(error instanceof ApiError)) return error;
+  const cause = error.cause;
+  if (cause instanceof ReadOnlyViolation) return cause;
+  if (cause instanceof TypeError && error.status === undefined) {
+    return malformedAnswer(address, `the Descope SDK could not read it (${cause.message})`, source);
+  }
   return error;
 }
 

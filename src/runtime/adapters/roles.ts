@@ -6,6 +6,7 @@
 
 import type { Role } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { ROLE_LIST } from '../answers.ts';
 import { normalizeRole, roleAddress, sameCanonical, type CanonicalRole } from '../model.ts';
 import { batchAddress, chunks, isDuplicate } from './common.ts';
 
@@ -53,6 +54,7 @@ function collect(records: readonly Role[]): LiveRoles {
 export async function readRoles(api: DescopeApi, tenantIds: readonly string[]): Promise<LiveRoles> {
   const records = await api.call('roles', (m) =>
     m.role.search(tenantIds.length > 0 ? { tenantIds: [...tenantIds], includeProjectRoles: true } : { includeProjectRoles: true }),
+    { shape: ROLE_LIST },
   );
   return collect(records ?? []);
 }
@@ -66,6 +68,8 @@ export async function createRoles(api: DescopeApi, roles: readonly CanonicalRole
   for (const batch of chunks(roles)) {
     const addresses = batch.map(roleAddress);
     const created = await api.call(batchAddress('roles', addresses), (m) => m.role.createBatch(batch.map(roleToSdk)), {
+      // The answer's ids are kept for later updates by id.
+      shape: ROLE_LIST,
       recover: async (error) => {
         if (!isDuplicate(error)) return undefined;
         const tenants = [...new Set(batch.map((role) => role.tenant).filter((tenant): tenant is string => !!tenant))];
