@@ -1,6 +1,7 @@
 // zod schemas for everything a config and an environment may hold. They check shape only (types,
 // unknown keys, formats); references between resources are checked after modules are merged.
 import * as z from 'zod';
+import { BASE_URL_EXAMPLE, baseUrlProblem, shownBaseUrl } from './base-url.ts';
 
 // Each schema here parses a handful of values once per run. zod's JIT (a `new Function` per object
 // schema, built on its first parse) costs more than it saves at that rate: about 10 ms of every
@@ -346,7 +347,16 @@ export const environmentSchema = z.strictObject({
   projectId: z.string().min(1).optional(),
   managementKey: secretRefSchema.optional(),
   baseUrl: z
-    .url({ protocol: /^https?$/, error: (iss) => `${JSON.stringify(iss.input)} is not an http(s) URL` })
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = baseUrlProblem(value);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${shownBaseUrl(value)} is not an API base URL: ${problem}; use an http(s) origin with an optional path, e.g. ${BASE_URL_EXAMPLE}`,
+        });
+      }
+    })
     .optional(),
   protected: z.boolean().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),

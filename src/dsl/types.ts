@@ -291,11 +291,18 @@ export interface EmulatorEnvironment {
 }
 
 export interface EnvironmentInput {
-  /** The Descope project id this environment is (`P2…`). Overridden by DESCOPE_PROJECT_ID. */
+  /** The Descope project id this environment is (`P2…`). DESCOPE_PROJECT_ID fills it in when absent; a different one stops every command. */
   readonly projectId?: string;
-  /** Where the management key comes from; default `{ env: 'DESCOPE_MANAGEMENT_KEY' }`. A literal key is refused. */
+  /**
+   * Where the management key comes from; default `{ env: 'DESCOPE_MANAGEMENT_KEY' }`. A literal key is
+   * refused. When named, the key is read from that variable only: a DESCOPE_MANAGEMENT_KEY that is
+   * also set, to another key or in place of it, stops every command.
+   */
   readonly managementKey?: SecretRef;
-  /** The API base URL. Overridden by DESCOPE_BASE_URL. */
+  /**
+   * The API base URL: an http(s) origin with an optional path (no query, fragment or credentials).
+   * DESCOPE_BASE_URL fills it in when absent; a different one stops every command.
+   */
   readonly baseUrl?: string;
   /** Ask the user to type the project's id or name before applying. */
   readonly protected?: boolean;

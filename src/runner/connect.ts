@@ -1,6 +1,10 @@
 // Opens the API of an environment: a Descope project through its credentials, or, for an emulator
 // environment such as `local`, an emulator started in this process on a free loopback port with
 // its state in .descope/local/state.json. Zero setup for `--env local`.
+//
+// Read-only unless asked: a connection may write only when the command says it will (apply and
+// rollback pass `access: 'write'`). Every other command's API refuses any request that is not a
+// read before it is sent (src/runtime/read-only.ts), whatever its base URL or code path.
 import type { DescopeApi, WaitEvent } from '../runtime/index.ts';
 import { EnvironmentError } from '../errors.ts';
 import { resolveCredentials, type ResolvedEnvironment } from './environment.ts';
@@ -20,19 +24,22 @@ export interface ConnectOptions {
   onWait?: (event: WaitEvent) => void;
   /** The project root, to show the emulator's state file relative to it. */
   root?: string;
+  /** `read` (the default): only read endpoints may be called; `write`: apply and rollback. */
+  access?: 'read' | 'write';
 }
 
 export async function connect(env: ResolvedEnvironment, options: ConnectOptions = {}): Promise<Connection> {
   const { createDescopeApi } = await import('../runtime/index.ts');
   const onWait = options.onWait ? { onWait: options.onWait } : {};
+  const readOnly = (options.access ?? 'read') === 'read';
   if (env.target === 'remote') {
     const credentials = resolveCredentials(env, options.processEnv);
-    // The variable the key was read from (DESCOPE_MANAGEMENT_KEY overrides the file's), for messages.
-    const keyVariable = options.processEnv?.DESCOPE_MANAGEMENT_KEY ? 'DESCOPE_MANAGEMENT_KEY' : env.keyVariable;
     const api = createDescopeApi({
       ...credentials,
+      readOnly,
       budget: env.budget,
-      environment: { name: env.name, keyVariable },
+      // The key is read from the environment's key variable only (resolveCredentials), so messages name it.
+      environment: { name: env.name, keyVariable: env.keyVariable },
       processEnv: options.processEnv ?? process.env,
       ...onWait,
     });
@@ -66,6 +73,7 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
     projectId: emulator.projectId,
     managementKey: emulator.managementKey,
     baseUrl: emulator.url,
+    readOnly,
     budget: env.budget,
     environment: { name: env.name },
     processEnv: options.processEnv ?? process.env,

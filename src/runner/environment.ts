@@ -1,8 +1,15 @@
 // Environments: environments/<name>.ts says which project an environment is, where its management
-// key comes from, and its values. The standard variables DESCOPE_PROJECT_ID, DESCOPE_MANAGEMENT_KEY
-// and DESCOPE_BASE_URL override the file. `local` is the embedded emulator and needs no file.
+// key comes from, and its values. `local` is the embedded emulator and needs no file.
+//
+// The file is the truth. The standard variables DESCOPE_PROJECT_ID, DESCOPE_BASE_URL and
+// DESCOPE_MANAGEMENT_KEY only fill in what the file does not say; one that says something else
+// stops every command that would talk to Descope before anything is sent, naming what to unset.
+// A shell keeps variables from the last project worked on: a prod key left in DESCOPE_MANAGEMENT_KEY
+// must never be sent to staging, and a base URL left in DESCOPE_BASE_URL must never take a
+// project's key to another endpoint.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { BASE_URL_EXAMPLE, baseUrlProblem, normalizeBaseUrl, shownBaseUrl } from '../dsl/base-url.ts';
 import type { RequestBudget, Vars } from '../dsl/types.ts';
 import { ConfigValidationError, EnvironmentError } from '../errors.ts';
 import { bundleUserModule, describeThrown, loadUserModule, type BundledModule } from './bundle.ts';
@@ -28,7 +35,10 @@ export interface ResolvedEnvironment {
   projectId: string | undefined;
   /** The project id the environment file itself names (before DESCOPE_PROJECT_ID), for the wrong-environment guard. */
   declaredProjectId: string | undefined;
+  /** The base URL (normalised: origin and path, no trailing slash); undefined for the SDK's default. */
   baseUrl: string | undefined;
+  /** The base URL the environment file itself names (normalised), for the same guard. */
+  declaredBaseUrl: string | undefined;
   /** The environment variable the management key is read from (never the key itself). */
   keyVariable: string;
   protected: boolean;
@@ -36,8 +46,8 @@ export interface ResolvedEnvironment {
   budget: RequestBudget;
   /** For the emulator: its state file, absolute. */
   emulatorStateFile: string | undefined;
-  /** The standard variables that override this environment's file (shown to the user). */
-  overridden: ('DESCOPE_PROJECT_ID' | 'DESCOPE_BASE_URL' | 'DESCOPE_MANAGEMENT_KEY')[];
+  /** The standard variables that filled in what this environment's file leaves out (shown to the user). */
+  fromShell: ('DESCOPE_PROJECT_ID' | 'DESCOPE_BASE_URL')[];
 }
 
 export interface Credentials {
@@ -152,23 +162,23 @@ export async function loadEnvironment(
     });
   }
   const stateFile = typeof spec.emulator === 'object' ? spec.emulator.stateFile : undefined;
-  const baseUrlOverride = processEnv.DESCOPE_BASE_URL || undefined;
-  if (!emulator && baseUrlOverride !== undefined && !URL.canParse(baseUrlOverride)) {
-    throw new EnvironmentError(`DESCOPE_BASE_URL: "${baseUrlOverride}" is not a URL`, {
-      hint: 'set it to the API base URL, e.g. https://api.descope.com, or unset it',
-    });
-  }
+  // The emulator is not a project: the standard variables do not apply to it.
+  const shellProjectId = emulator ? undefined : processEnv.DESCOPE_PROJECT_ID || undefined;
+  const shellBaseUrl = emulator ? undefined : shellBaseUrlOf(processEnv);
+  const declaredBaseUrl = !emulator && spec.baseUrl !== undefined ? normalizeBaseUrl(spec.baseUrl) : undefined;
   return {
     name,
     file: display,
     target: emulator ? 'emulator' : 'remote',
-    // The standard variables override the file, except for the emulator, which is not a project.
-    projectId: emulator ? undefined : processEnv.DESCOPE_PROJECT_ID || spec.projectId,
+    // The file first; a variable only fills in. A variable that differs is refused by resolveCredentials.
+    projectId: emulator ? undefined : spec.projectId ?? shellProjectId,
     declaredProjectId: emulator ? undefined : spec.projectId,
-    baseUrl: emulator ? undefined : baseUrlOverride ?? spec.baseUrl,
-    overridden: emulator
-      ? []
-      : (['DESCOPE_PROJECT_ID', 'DESCOPE_BASE_URL', 'DESCOPE_MANAGEMENT_KEY'] as const).filter((v) => !!processEnv[v]),
+    baseUrl: declaredBaseUrl ?? shellBaseUrl,
+    declaredBaseUrl,
+    fromShell: [
+      ...(spec.projectId === undefined && shellProjectId !== undefined ? (['DESCOPE_PROJECT_ID'] as const) : []),
+      ...(declaredBaseUrl === undefined && shellBaseUrl !== undefined ? (['DESCOPE_BASE_URL'] as const) : []),
+    ],
     keyVariable: spec.managementKey?.env ?? DEFAULT_KEY_VARIABLE,
     protected: spec.protected ?? false,
     vars: Object.freeze({ ...(spec.vars ?? {}) }),
@@ -185,18 +195,33 @@ function localDefault(projectRoot: string): ResolvedEnvironment {
     projectId: undefined,
     declaredProjectId: undefined,
     baseUrl: undefined,
+    declaredBaseUrl: undefined,
     keyVariable: DEFAULT_KEY_VARIABLE,
     protected: false,
     vars: Object.freeze({}),
     budget: EMULATOR_BUDGET,
     emulatorStateFile: path.resolve(projectRoot, DEFAULT_EMULATOR_STATE),
-    overridden: [],
+    fromShell: [],
   };
 }
 
+/** DESCOPE_BASE_URL, normalised, when set; one that is not an API base URL is refused here, whatever the file says. */
+function shellBaseUrlOf(processEnv: NodeJS.ProcessEnv): string | undefined {
+  const raw = processEnv.DESCOPE_BASE_URL || undefined;
+  if (raw === undefined) return undefined;
+  const problem = baseUrlProblem(raw);
+  if (problem) {
+    throw new EnvironmentError(`DESCOPE_BASE_URL: ${shownBaseUrl(raw)} is not an API base URL: ${problem}`, {
+      hint: `set it to an http(s) origin with an optional path, e.g. ${BASE_URL_EXAMPLE}, or unset it; nothing was sent`,
+    });
+  }
+  return normalizeBaseUrl(raw);
+}
+
 /**
- * The project id and management key of a remote environment. Throws naming the variable to set;
- * never includes the key in a message.
+ * The project id, management key and base URL of a remote environment, after the guards: a
+ * standard variable that contradicts the file stops here, before anything is sent. Throws naming
+ * the variable to set or unset; never includes a key in a message.
  */
 export function resolveCredentials(env: ResolvedEnvironment, processEnv: NodeJS.ProcessEnv = process.env): Credentials {
   if (env.target === 'emulator') {
@@ -211,18 +236,44 @@ export function resolveCredentials(env: ResolvedEnvironment, processEnv: NodeJS.
   // The wrong-environment guard: credentials for one project must never be used on another's
   // environment. The file says which project this environment is; DESCOPE_PROJECT_ID says which
   // project the credentials in the shell are for.
-  if (env.declaredProjectId && env.projectId !== env.declaredProjectId) {
+  const shellProjectId = processEnv.DESCOPE_PROJECT_ID || undefined;
+  if (env.declaredProjectId && shellProjectId !== undefined && shellProjectId !== env.declaredProjectId) {
     throw new EnvironmentError(
-      `${where}: environment "${env.name}" is project ${env.declaredProjectId}, but DESCOPE_PROJECT_ID is ${env.projectId}: the credentials in this shell are for another project`,
+      `${where}: environment "${env.name}" is project ${env.declaredProjectId}, but DESCOPE_PROJECT_ID is ${shellProjectId}: the credentials in this shell are for another project`,
       {
-        hint: `unset DESCOPE_PROJECT_ID (and the key that goes with it), or pick the environment of project ${env.projectId}; nothing was sent`,
+        hint: `unset DESCOPE_PROJECT_ID (and the key that goes with it), or pick the environment of project ${shellProjectId}; nothing was sent`,
       },
     );
   }
-  const key = processEnv.DESCOPE_MANAGEMENT_KEY || processEnv[env.keyVariable];
-  if (!key) {
+  // The same guard for the endpoint: the shell's base URL must not take this project's key elsewhere.
+  const shellBaseUrl = shellBaseUrlOf(processEnv);
+  if (env.declaredBaseUrl !== undefined && shellBaseUrl !== undefined && shellBaseUrl !== env.declaredBaseUrl) {
+    throw new EnvironmentError(
+      `${where}: environment "${env.name}" talks to ${env.declaredBaseUrl}, but DESCOPE_BASE_URL is ${shellBaseUrl}: a base URL in the shell must not send this project's key to another endpoint`,
+      { hint: `unset DESCOPE_BASE_URL (the file's baseUrl is used), or change baseUrl in ${where}; nothing was sent` },
+    );
+  }
+  // And for the key: an environment that names its key variable reads the key from it and nowhere
+  // else. DESCOPE_MANAGEMENT_KEY set beside it is a key for some other project until shown otherwise.
+  const key = processEnv[env.keyVariable] || undefined;
+  const shellKey = env.keyVariable === DEFAULT_KEY_VARIABLE ? undefined : processEnv[DEFAULT_KEY_VARIABLE] || undefined;
+  if (shellKey !== undefined && key !== undefined && shellKey !== key) {
+    throw new EnvironmentError(
+      `${where}: environment "${env.name}" reads its management key from ${env.keyVariable}, but ${DEFAULT_KEY_VARIABLE} is also set, to another key (one of another project?)`,
+      { hint: `unset ${DEFAULT_KEY_VARIABLE}; ${env.keyVariable} is used for project ${env.projectId}; nothing was sent` },
+    );
+  }
+  if (shellKey !== undefined && key === undefined) {
+    throw new EnvironmentError(
+      `${where}: environment "${env.name}" reads its management key from ${env.keyVariable}, which is not set; ${DEFAULT_KEY_VARIABLE} is set but is not used for this environment`,
+      {
+        hint: `export ${env.keyVariable}=<a management key of project ${env.projectId}>, and unset ${DEFAULT_KEY_VARIABLE} if it is another project's key; nothing was sent`,
+      },
+    );
+  }
+  if (key === undefined) {
     throw new EnvironmentError(`${where}: the management key variable ${env.keyVariable} is not set`, {
-      hint: `export ${env.keyVariable}=<a management key of project ${env.projectId}> (or DESCOPE_MANAGEMENT_KEY), or use --env local`,
+      hint: `export ${env.keyVariable}=<a management key of project ${env.projectId}>, or use --env local`,
     });
   }
   return { projectId: env.projectId, managementKey: key, baseUrl: env.baseUrl };

@@ -21,7 +21,14 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void): Promise<Session & { project: CompiledProject }> {
+/** `read` (the default): the connection refuses anything but reads; apply and rollback open theirs with `write`. */
+export type Access = 'read' | 'write';
+
+export async function openSession(
+  ctx: CommandContext,
+  onWait?: (event: WaitEvent) => void,
+  access: Access = 'read',
+): Promise<Session & { project: CompiledProject }> {
   const { cwd, processEnv, values } = ctx;
   const project = await compileProject({
     cwd,
@@ -29,7 +36,7 @@ export async function openSession(ctx: CommandContext, onWait?: (event: WaitEven
     ...(typeof values.config === 'string' ? { config: values.config } : {}),
     ...(typeof values.env === 'string' ? { env: values.env } : {}),
   });
-  const connection = await connectChecked(project.env, project.root, processEnv, onWait);
+  const connection = await connectChecked(project.env, project.root, processEnv, onWait, access);
   return { root: project.root, env: project.env, project, connection, close: () => connection.close() };
 }
 
@@ -37,11 +44,11 @@ export async function openSession(ctx: CommandContext, onWait?: (event: WaitEven
  * A session without compiling the config (rollback restores a backup even when the config is
  * broken): the root is the config's folder when there is one, else the working folder.
  */
-export async function openEnvironmentSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void): Promise<Session> {
+export async function openEnvironmentSession(ctx: CommandContext, onWait?: (event: WaitEvent) => void, access: Access = 'read'): Promise<Session> {
   const { cwd, processEnv, values } = ctx;
   const root = findProjectRoot(cwd, typeof values.config === 'string' ? values.config : undefined);
   const env = await loadEnvironment(root, selectEnvironmentName(typeof values.env === 'string' ? values.env : undefined, processEnv), processEnv);
-  const connection = await connectChecked(env, root, processEnv, onWait);
+  const connection = await connectChecked(env, root, processEnv, onWait, access);
   return { root, env, connection, close: () => connection.close() };
 }
 
@@ -49,11 +56,12 @@ async function connectChecked(
   env: ResolvedEnvironment,
   root: string,
   processEnv: NodeJS.ProcessEnv,
-  onWait?: (event: WaitEvent) => void,
+  onWait: ((event: WaitEvent) => void) | undefined,
+  access: Access,
 ): Promise<Connection> {
   // Before any call: credentials exist and are for this environment's project.
   if (env.target === 'remote') resolveCredentials(env, processEnv);
-  return connect(env, { processEnv, root, ...(onWait ? { onWait } : {}) });
+  return connect(env, { processEnv, root, access, ...(onWait ? { onWait } : {}) });
 }
 
 export async function readLive(session: Session, scope: LiveScope): Promise<LiveSnapshot> {

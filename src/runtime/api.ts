@@ -9,6 +9,11 @@
 // The scheduler cleans server texts with it before they are cut or put into a message or a wait's
 // cause; every error the API hands out is cleaned once more (message, hint, code) on its way out.
 //
+// Answers are untrusted: a call given a `shape` (./answers.ts) has its answer checked before the
+// adapter reads it, and an answer the SDK itself cannot read is reported the same way, as one
+// ApiError saying the answer is malformed. A read-only API (`readOnly`) refuses, before sending,
+// every request that is not a read (./read-only.ts).
+//
 // Tuning for tests and slow links, read from the environment variables the caller passes
 // (`processEnv`); explicit options win:
 //   DESCOPE_RUN_REQUEST_TIMEOUT_MS   a request with no answer after this long is abandoned (default 30000)
@@ -20,7 +25,10 @@
 
 import DescopeClient from '@descope/node-sdk';
 import type { ResponseData, SdkResponse } from '@descope/node-sdk';
+import { baseUrlProblem, shownBaseUrl } from '../dsl/base-url.ts';
 import { ApiError, EnvironmentError, isDescopeRunError } from '../errors.ts';
+import { checkAnswer, malformedAnswer, type AnswerShape, type AnswerSource } from './answers.ts';
+import { readOnlyFetch, ReadOnlyViolation } from './read-only.ts';
 import { Redactor } from './redact.ts';
 import {
   Scheduler,
@@ -50,6 +58,18 @@ export interface DescopeApiOptions extends Omit<SchedulerOptions, 'budget'> {
   environment?: { name: string; keyVariable?: string | undefined } | undefined;
   /** Where the DESCOPE_RUN_* tuning variables are read from; none when absent. */
   processEnv?: NodeJS.ProcessEnv | undefined;
+  /**
+   * Only reads: any request that is not one of READ_ENDPOINTS is refused before it is sent, with a
+   * ReadOnlyViolation (a bug, not an ApiError). The runner builds every command's API this way
+   * except apply's and rollback's.
+   */
+  readOnly?: boolean | undefined;
+}
+
+/** Options of one call: the scheduler's, plus the shape its answer must have. */
+export interface ApiCallOptions<T> extends CallOptions<T> {
+  /** Checked before the answer is returned: a malformed one rejects with an ApiError. */
+  shape?: AnswerShape | undefined;
 }
 
 /** The DESCOPE_RUN_* variables and the scheduler option each sets. */
@@ -91,7 +111,7 @@ export interface DescopeApi {
   call<T extends ResponseData>(
     address: string,
     send: (management: Management) => Promise<SdkResponse<T>>,
-    options?: CallOptions<T>,
+    options?: ApiCallOptions<T>,
   ): Promise<Unwrapped<T>>;
   /**
    * Registers a secret value the run holds (an OIDC client secret about to be sent): from now on it
@@ -103,6 +123,8 @@ export interface DescopeApi {
    * `call` from what Descope answered (a check of an answer's shape that quotes it).
    */
   redact(text: string): string;
+  /** Whether this API only reads (see DescopeApiOptions.readOnly). */
+  readonly readOnly: boolean;
   /** Requests sent, 429s, failures, retries and pause time so far. */
   stats(): SchedulerStats;
   /** Whether the queue is paused for a 429 right now. */
@@ -112,7 +134,7 @@ export interface DescopeApi {
 }
 
 export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
-  const { projectId, managementKey, baseUrl, budget, environment, processEnv, ...explicit } = options;
+  const { projectId, managementKey, baseUrl, budget, environment, processEnv, readOnly = false, ...explicit } = options;
   const label = environment ? `environment "${environment.name}"` : `project ${projectId || '(none)'}`;
   const keyVariable = environment?.keyVariable;
   if (!projectId) {
@@ -137,6 +159,14 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
       });
     }
   }
+  // The runner checks base URLs where they come from; this keeps every other caller to the same rule.
+  const baseUrlIssue = baseUrl ? baseUrlProblem(baseUrl) : undefined;
+  if (baseUrl && baseUrlIssue) {
+    throw new ApiError(`${label}: the base URL ${shownBaseUrl(baseUrl)} cannot be used: ${baseUrlIssue}`, {
+      address: 'project',
+      hint: 'use an http(s) origin with an optional path, e.g. https://api.descope.com',
+    });
+  }
   const redactor = new Redactor();
   // As sent: `Authorization: Bearer <project>:<key>`; base64 of `<project>:<key>` as in a Basic header.
   redactor.add(managementKey, { base64Prefixes: [`${projectId}:`] });
@@ -156,17 +186,26 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
     projectId,
     managementKey,
     ...(baseUrl ? { baseUrl } : {}),
-    fetch: scheduler.fetch,
+    fetch: readOnly ? readOnlyFetch(scheduler.fetch, baseUrl || undefined) : scheduler.fetch,
   });
   const management = client.management;
+  const source = { baseUrl: baseUrl || undefined };
 
   return {
     projectId,
     budget: scheduler.budget,
-    call: (address, send, callOptions) =>
-      scheduler.call(address, () => send(management), callOptions).catch((error: unknown) => {
-        throw redactError(error, redact);
-      }),
+    readOnly,
+    call: async (address, send, callOptions = {}) => {
+      const { shape, ...schedulerOptions } = callOptions;
+      let data;
+      try {
+        data = await scheduler.call(address, () => send(management), schedulerOptions);
+        if (shape) checkAnswer(address, shape, data, source);
+      } catch (error) {
+        throw redactError(unwrapCallError(error, address, source), redact);
+      }
+      return data;
+    },
     addSecret: (value) => redactor.add(value),
     redact,
     stats: () => scheduler.stats(),
@@ -180,6 +219,23 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
 }
 
 /**
+ * What a failed call is really about, when the scheduler could only wrap it: a request the
+ * read-only guard refused is the bug itself (rethrown as is), and a TypeError from inside the SDK
+ * is its transform failing on an answer it cannot read (`data.tenants` of `null`, a SAML
+ * groupsMapping item without its role): a malformed answer, like those the shapes catch. The
+ * scheduler keeps those two causes (and no other) for this.
+ */
+function unwrapCallError(error: unknown, address: string, source: AnswerSource): unknown {
+  if (!(error instanceof ApiError)) return error;
+  const cause = error.cause;
+  if (cause instanceof ReadOnlyViolation) return cause;
+  if (cause instanceof TypeError && error.status === undefined) {
+    return malformedAnswer(address, `the Descope SDK could not read it (${cause.message})`, source);
+  }
+  return error;
+}
+
+/**
  * The error with every secret taken out of its message, hint and code, and without its cause (a
  * library's error may quote the request or the answer). The scheduler already cleaned what came
  * from the server; this is the last pass for everything else. Anything that is not one of our
@@ -187,8 +243,9 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
  */
 function redactError(error: unknown, clean: (text: string) => string): unknown {
   if (!(error instanceof ApiError)) {
-    // Our other errors carry no server text; a bug's error keeps only its (cleaned) message.
-    if (!(error instanceof Error) || isDescopeRunError(error)) return error;
+    // Our other errors carry no server text (the read-only guard's names a method and a path); a
+    // bug's error keeps only its (cleaned) message.
+    if (!(error instanceof Error) || isDescopeRunError(error) || error instanceof ReadOnlyViolation) return error;
     const message = clean(error.message);
     return message === error.message && error.cause === undefined ? error : new Error(message);
   }

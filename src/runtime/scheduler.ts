@@ -700,8 +700,11 @@ export class Scheduler {
     }
     if (error instanceof ApiError) return { kind: 'final', error };
     const message = error instanceof Error ? error.message : String(error);
-    // Not its cause: an SDK error may hold the request or the answer.
-    return { kind: 'final', error: new ApiError(`${address}: the Descope SDK call failed: ${redact(message)}`, { address }) };
+    // Not its cause: an SDK error may hold the request or the answer. Only a TypeError (the SDK's
+    // transform failing on an answer it cannot read) and the read-only guard's refusal are kept, for
+    // api.ts to report them as what they are; it drops every cause on the way out.
+    const keep = error instanceof TypeError || (error instanceof Error && error.name === 'ReadOnlyViolation');
+    return { kind: 'final', error: new ApiError(`${address}: the Descope SDK call failed: ${redact(message)}`, { address, ...(keep ? { cause: error } : {}) }) };
   }
 
   // --- wording ---------------------------------------------------------------------------------

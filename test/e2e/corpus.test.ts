@@ -1521,6 +1521,103 @@ const CASES: Case[] = [
 
   // ----- issue 11, items 13-15: templates that reach for JavaScript or never end; flows that loop or never converge -----
   ...templateTrustCases(),
+
+  // ----- issue 11, items 9 and 12: base URLs, and standard variables that contradict the environment file -----
+  {
+    name: 'environment base URL with a query string that turns reads into deletes',
+    category: 'environment',
+    why: 'the SDK appends each path after the "?": the read POST /v1/mgmt/role/search of diff became POST /v1/mgmt/flow/delete',
+    files: { 'environments/remote.ts': remoteEnvironment({ url: '@BASE_URL@/v1/mgmt/flow/delete?x=' }, PROJECT_A) },
+    args: ['diff', ...REMOTE],
+    names: 'environments/remote.ts',
+    expect: [/baseUrl: ".*" is not an API base URL: it has a query string/],
+  },
+  {
+    name: 'environment base URL with a fragment that cuts every path off',
+    category: 'environment',
+    why: 'everything after "#" is never sent: every call of backup went to POST /v1/mgmt/tenant/delete',
+    files: { 'environments/remote.ts': remoteEnvironment({ url: '@BASE_URL@/v1/mgmt/tenant/delete#' }, PROJECT_A) },
+    args: ['backup', ...REMOTE],
+    names: 'environments/remote.ts',
+    expect: [/baseUrl: ".*" is not an API base URL: it has a fragment/],
+  },
+  {
+    name: 'environment base URL with user:password@',
+    category: 'environment',
+    why: 'credentials in a URL are sent (or refused) by fetch, never what the user meant',
+    files: { 'environments/remote.ts': remoteEnvironment({ url: 'http://admin:hunter2@127.0.0.1:9' }, PROJECT_A) },
+    args: ['show', 'tenants', ...REMOTE],
+    names: 'environments/remote.ts',
+    expect: [/"http:\/\/…@127\.0\.0\.1:9" is not an API base URL: it holds a user name or password/, /^(?![\s\S]*hunter2)/],
+  },
+  {
+    name: 'environment base URL of data:',
+    category: 'environment',
+    why: 'only http(s) origins reach the SDK',
+    files: { 'environments/remote.ts': remoteEnvironment({ url: 'data:text/plain,{}' }, PROJECT_A) },
+    args: ['diff', ...REMOTE],
+    names: 'environments/remote.ts',
+    expect: [/is not an API base URL: it is a data: URL, not http: or https:/],
+  },
+  {
+    name: 'environment base URL with dot segments and percent-encoding',
+    category: 'environment',
+    why: 'a path that the URL parser and the SDK\'s concatenation would read differently',
+    files: { 'environments/remote.ts': remoteEnvironment({ url: '@BASE_URL@/a/../v1/mgmt%2Fflow' }, PROJECT_A) },
+    args: ['drift', ...REMOTE],
+    names: 'environments/remote.ts',
+    expect: [/is not an API base URL: its path holds a backslash or a percent-encoded character/],
+  },
+  {
+    name: 'DESCOPE_BASE_URL of file:',
+    category: 'environment',
+    why: 'a base URL in the shell is checked as strictly as the file\'s',
+    env: { DESCOPE_BASE_URL: 'file:///etc/passwd' },
+    args: ['diff', ...REMOTE],
+    names: 'DESCOPE_BASE_URL',
+    expect: [/DESCOPE_BASE_URL: "file:\/\/\/etc\/passwd" is not an API base URL: it is a file: URL/],
+  },
+  {
+    name: 'DESCOPE_BASE_URL with a query string',
+    category: 'environment',
+    why: 'the shell\'s base URL would turn apply\'s reads into writes of other endpoints',
+    env: { DESCOPE_BASE_URL: 'http://127.0.0.1:9/v1/mgmt/project/delete?' },
+    args: APPLY,
+    names: 'DESCOPE_BASE_URL',
+    expect: [/it has a query string/, /unset it; nothing was sent/],
+  },
+  {
+    name: 'DESCOPE_BASE_URL that differs from the file\'s baseUrl',
+    category: 'environment',
+    why: 'a base URL left in the shell must not take this project\'s key to another endpoint',
+    env: { DESCOPE_BASE_URL: 'http://127.0.0.1:9' },
+    args: ['backup', ...REMOTE],
+    names: 'environments/remote.ts',
+    expect: [/but DESCOPE_BASE_URL is http:\/\/127\.0\.0\.1:9/, /unset DESCOPE_BASE_URL/],
+  },
+  {
+    name: 'DESCOPE_MANAGEMENT_KEY in place of the environment\'s unset key variable',
+    category: 'environment',
+    why: 'the prod key left in the shell: the file names STAGING_ONLY_KEY, which is unset, and the key in DESCOPE_MANAGEMENT_KEY works on the endpoint',
+    files: {
+      'environments/remote.ts': environment(
+        "defineEnvironment({ projectId: 'P2testProjectA00000000000000', baseUrl: '@BASE_URL@', managementKey: { env: 'STAGING_ONLY_KEY' }, budget: { requests: 1000, windowSeconds: 1 } })",
+      ),
+    },
+    env: { DESCOPE_MANAGEMENT_KEY: TEST_KEY },
+    args: APPLY,
+    names: 'environments/remote.ts',
+    expect: [/reads its management key from STAGING_ONLY_KEY, which is not set/, /export STAGING_ONLY_KEY=/],
+  },
+  {
+    name: 'DESCOPE_MANAGEMENT_KEY beside the environment\'s key variable, holding another key',
+    category: 'environment',
+    why: 'two keys in the shell: the file\'s variable is used, and the other one is named to unset',
+    env: { DESCOPE_MANAGEMENT_KEY: 'K2-another-projects-key-0000000000' },
+    args: ['rollback', ...REMOTE, '--yes'],
+    names: 'environments/remote.ts',
+    expect: [/but DESCOPE_MANAGEMENT_KEY is also set, to another key/, /unset DESCOPE_MANAGEMENT_KEY/],
+  },
 ];
 
 /** One audit line of an apply that recorded `backupId` (the default rollback's backup). */

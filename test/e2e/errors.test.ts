@@ -11,7 +11,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { BIN, cleanEnv, hasStackTrace, type CliResult } from '../helpers/cli.ts';
-import { createProject, PROJECT_A, PROJECT_B, type Project } from '../helpers/project.ts';
+import { createProject, PROJECT_A, PROJECT_B, remoteEnvironment, type Project } from '../helpers/project.ts';
 
 const CONFIG = `import { defineConfig, permission, role, tenant } from 'descope-run';
 
@@ -110,8 +110,25 @@ describe('errors users can act on (diff and apply)', () => {
     await project.close();
   });
 
-  /** Runs diff and apply with `env`, under `setup` (emulator faults), and checks each. */
-  async function check(name: string, env: Record<string, string>, expectation: Expectation, options: { setup?: () => void; within?: number } = {}) {
+  /**
+   * Runs diff and apply with `env`, under `setup` (emulator faults), and checks each. `baseUrl`
+   * points environments/remote.ts elsewhere for the runs (DESCOPE_BASE_URL cannot: the file's wins).
+   */
+  async function check(
+    name: string,
+    env: Record<string, string>,
+    expectation: Expectation,
+    options: { setup?: () => void; within?: number; baseUrl?: string } = {},
+  ) {
+    if (options.baseUrl) await project.writeEnvironment('remote', remoteEnvironment({ url: options.baseUrl }, PROJECT_A));
+    try {
+      await checkEach(name, env, expectation, options);
+    } finally {
+      if (options.baseUrl) await project.writeEnvironment('remote', remoteEnvironment(project.emu, PROJECT_A));
+    }
+  }
+
+  async function checkEach(name: string, env: Record<string, string>, expectation: Expectation, options: { setup?: () => void; within?: number }) {
     for (const args of COMMANDS) {
       project.emu.clearFailNext();
       project.emu.setFaults({ faultRate: 0, latencyMs: 0, rate: null });
@@ -173,11 +190,12 @@ export default defineEnvironment({ projectId: '${PROJECT_B}', baseUrl: '${projec
     for (const [what, url] of [['text', notDescopeUrl], ['JSON', `${notDescopeUrl}/json`]] as const) {
       await check(
         `404 (${what})`,
-        { DESCOPE_BASE_URL: url },
+        {},
         {
           error: new RegExp(`^error: environment "remote": ${notDescopeUrl.replace(/[.]/g, '\\.')} answered 404.* so it is not the Descope management API; check the base URL$`),
           hint: /baseUrl .*DESCOPE_BASE_URL/,
         },
+        { baseUrl: url },
       );
     }
   });
@@ -210,8 +228,9 @@ export default defineEnvironment({ projectId: '${PROJECT_B}', baseUrl: '${projec
     const url = `http://127.0.0.1:${await closedPort()}`;
     await check(
       'refused',
-      { DESCOPE_BASE_URL: url },
+      {},
       { error: new RegExp(`${url.replace(/[.]/g, '\\.')} refused the connection \\(ECONNREFUSED, .*\\); check the base URL and that the service is up$`), hint: /DESCOPE_BASE_URL/ },
+      { baseUrl: url },
     );
   });
 
@@ -219,11 +238,11 @@ export default defineEnvironment({ projectId: '${PROJECT_B}', baseUrl: '${projec
     // .invalid never resolves (RFC 6761). Where DNS itself hangs, the request timeout ends it.
     await check(
       'dns',
-      { DESCOPE_BASE_URL: 'https://api.descope.invalid', DESCOPE_RUN_REQUEST_TIMEOUT_MS: '3000' },
+      { DESCOPE_RUN_REQUEST_TIMEOUT_MS: '3000' },
       {
         error: /(the host api\.descope\.invalid of the base URL https:\/\/api\.descope\.invalid was not found \(E\w+, .*\); check the base URL|https:\/\/api\.descope\.invalid gave no answer within 3 s .*; check the network and retry later)$/,
       },
-      { within: 30_000 },
+      { within: 30_000, baseUrl: 'https://api.descope.invalid' },
     );
   });
 

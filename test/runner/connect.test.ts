@@ -19,7 +19,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test('connect(local) starts an in-process emulator whose state persists in .descope/local/state.json', async () => {
   const env = await loadEnvironment(dir, 'local', {});
   assert.equal(env.target, 'emulator');
-  const first = await connect(env, { root: dir });
+  const first = await connect(env, { root: dir, access: 'write' });
   assert.equal(first.description, 'the embedded emulator (.descope/local/state.json)');
   try {
     await createTenant(first.api, {

@@ -47,22 +47,22 @@ describe('environments', () => {
     });
     const r = await runCli(['validate', '--env', 'staging'], {
       cwd: dir,
-      env: { DESCOPE_PROJECT_ID: 'P2fromShell00000000000000000', DESCOPE_MANAGEMENT_KEY: 'K2-canary-key-value' },
+      env: { DESCOPE_PROJECT_ID: 'P2fromShell00000000000000000', STAGING_KEY: 'K2-canary-key-value' },
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /project P2fromShell00000000000000000, with DESCOPE_PROJECT_ID, DESCOPE_MANAGEMENT_KEY from the shell/);
+    assert.match(r.stdout, /project P2fromShell00000000000000000, with DESCOPE_PROJECT_ID from the shell/);
     assert.doesNotMatch(r.stdout + r.stderr, /K2-canary-key-value/);
     // The wrong-environment guard: a file that names its project is never retargeted by the shell.
     const wrong = await runCli(['validate', '--env', 'prod'], {
       cwd: dir,
-      env: { DESCOPE_PROJECT_ID: 'P2fromShell00000000000000000', DESCOPE_MANAGEMENT_KEY: 'K2-canary-key-value' },
+      env: { DESCOPE_PROJECT_ID: 'P2fromShell00000000000000000', PROD_KEY: 'K2-canary-key-value' },
     });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /environment "prod" is project P2fromFile000000000000000000, but DESCOPE_PROJECT_ID is P2fromShell00000000000000000/);
     assert.doesNotMatch(wrong.stdout + wrong.stderr, /K2-canary-key-value/);
     const bad = await runCli(['validate', '--env', 'staging'], { cwd: dir, env: { DESCOPE_BASE_URL: 'not a url', STAGING_KEY: 'k' } });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /error: DESCOPE_BASE_URL: "not a url" is not a URL/);
+    assert.match(bad.stderr, /error: DESCOPE_BASE_URL: "not a url" is not an API base URL: /);
   });
 
   test('every problem of an environment file is listed, and a pasted key is not echoed', async () => {

@@ -45,7 +45,7 @@ export const run: CommandRun = async (ctx) => {
   return runApplyFlow(ctx, {
     command: 'apply',
     backup: values['no-backup'] !== true,
-    open: async (onWait) => (compiled = await openSession(ctx, onWait)),
+    open: async (onWait) => (compiled = await openSession(ctx, onWait, 'write')),
     makePlan: async (session, refuse) => {
       if (!saved) return planSession(compiled!, { allowDelete, targets, now: new Date().toISOString() });
       // Another environment or project: refused before the live project is read.

@@ -46,7 +46,7 @@ export const run: CommandRun = async (ctx) => {
   return runApplyFlow(ctx, {
     command: 'rollback',
     backup: true,
-    open: (onWait) => openEnvironmentSession(ctx, onWait),
+    open: (onWait) => openEnvironmentSession(ctx, onWait, 'write'),
     makePlan: async (session, refuse) => {
       try {
         // findBackup and readDefaultBackup both check that the backup is of this id, environment and project.

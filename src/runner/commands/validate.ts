@@ -24,7 +24,7 @@ export const run: CommandRun = async ({ cwd, processEnv, output, values }) => {
     ...(rendered.theme ? ['a theme'] : []),
     ...(spec.passwordPolicy ? ['a password policy'] : []),
   ];
-  const overrides = env.overridden.length > 0 ? `, with ${env.overridden.join(', ')} from the shell` : '';
+  const overrides = env.fromShell.length > 0 ? `, with ${env.fromShell.join(', ')} from the shell` : '';
   const target = env.target === 'emulator' ? 'the embedded emulator' : `project ${env.projectId ?? '(not set)'}${overrides}`;
   output.out(`${output.c.green('✓')} ${safeText(project.configFile)} is valid for environment "${safeText(env.name)}" (${safeText(target)}): ${parts.join(', ')}.`);
   // Worth knowing, not wrong: what a flow document holds that is never imported (render-project.ts).

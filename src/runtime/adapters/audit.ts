@@ -10,6 +10,7 @@
 
 import type { AuditRecord } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { AUDIT_LIST } from '../answers.ts';
 import {
   formatAddress,
   parseAddress,
@@ -92,6 +93,6 @@ export function auditEntryFromSdk(record: AuditRecord): AuditEntry {
 
 /** One search: the newest records of the last 30 days (as many as Descope returns), newest first. */
 export async function searchAudit(api: DescopeApi, options: { now: number }): Promise<AuditEntry[]> {
-  const records = (await api.call('audit', (m) => m.audit.search({ from: options.now - AUDIT_SEARCH_WINDOW_MS }))) ?? [];
+  const records = (await api.call('audit', (m) => m.audit.search({ from: options.now - AUDIT_SEARCH_WINDOW_MS }), { shape: AUDIT_LIST })) ?? [];
   return records.map(auditEntryFromSdk).sort((a, b) => b.occurred - a.occurred);
 }

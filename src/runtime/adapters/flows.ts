@@ -4,11 +4,12 @@
 
 import type { Flow, Screen } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { FLOW_EXPORT, FLOW_LIST } from '../answers.ts';
 import { flowAddress, normalizeFlow, type CanonicalFlow, type FlowDocument, type FlowSummary } from '../model.ts';
 import { batchAddress, chunks } from './common.ts';
 
 export async function readFlowList(api: DescopeApi): Promise<Record<string, FlowSummary>> {
-  const response = await api.call('flows', (m) => m.flow.list());
+  const response = await api.call('flows', (m) => m.flow.list(), { shape: FLOW_LIST });
   const out: Record<string, FlowSummary> = {};
   for (const flow of response?.flows ?? []) {
     out[flow.id] = { id: flow.id, name: flow.name ?? '', description: flow.description ?? '', disabled: flow.disabled === true };
@@ -26,7 +27,7 @@ export function flowFromSdk(document: { flow: Flow; screens?: Screen[] | undefin
 }
 
 export async function exportFlow(api: DescopeApi, flowId: string): Promise<CanonicalFlow> {
-  return flowFromSdk(await api.call(flowAddress(flowId), (m) => m.flow.export(flowId)));
+  return flowFromSdk(await api.call(flowAddress(flowId), (m) => m.flow.export(flowId), { shape: FLOW_EXPORT }));
 }
 
 /** Imports (creates or replaces) the flow as `flowId`. Idempotent, so a retry is harmless. */

@@ -3,6 +3,7 @@
 
 import type { PasswordSettings } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { PASSWORD_SETTINGS } from '../answers.ts';
 import { PASSWORD_POLICY_ADDRESS, type CanonicalPasswordPolicy } from '../model.ts';
 
 /** The project level: an empty tenant id. */
@@ -27,7 +28,7 @@ export function passwordPolicyFromSdk(settings: PasswordSettings): CanonicalPass
 }
 
 export async function readPasswordPolicy(api: DescopeApi): Promise<CanonicalPasswordPolicy> {
-  return passwordPolicyFromSdk(await api.call(PASSWORD_POLICY_ADDRESS, (m) => m.password.getSettings(PROJECT)));
+  return passwordPolicyFromSdk(await api.call(PASSWORD_POLICY_ADDRESS, (m) => m.password.getSettings(PROJECT), { shape: PASSWORD_SETTINGS }));
 }
 
 /** Writes the full policy (the caller merges the config's fields over the live ones). */

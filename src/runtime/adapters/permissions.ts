@@ -6,6 +6,7 @@
 
 import type { Permission } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { PERMISSION_LIST } from '../answers.ts';
 import { normalizePermission, permissionAddress, sameCanonical, type CanonicalPermission } from '../model.ts';
 import { batchAddress, chunks } from './common.ts';
 
@@ -21,7 +22,7 @@ export function permissionFromSdk(permission: Permission): CanonicalPermission {
 }
 
 export async function readPermissions(api: DescopeApi): Promise<LivePermissions> {
-  const records = (await api.call('permissions', (m) => m.permission.loadAll())) ?? [];
+  const records = (await api.call('permissions', (m) => m.permission.loadAll(), { shape: PERMISSION_LIST })) ?? [];
   const out: LivePermissions = { permissions: {}, ids: {} };
   for (const record of records) {
     out.permissions[record.name] = permissionFromSdk(record);

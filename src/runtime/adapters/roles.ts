@@ -9,6 +9,7 @@
 
 import type { Role } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { ROLE_LIST } from '../answers.ts';
 import { normalizeRole, roleAddress, sameCanonical, type CanonicalRole } from '../model.ts';
 import { batchAddress, chunks } from './common.ts';
 
@@ -56,6 +57,7 @@ function collect(records: readonly Role[]): LiveRoles {
 export async function readRoles(api: DescopeApi, tenantIds: readonly string[]): Promise<LiveRoles> {
   const records = await api.call('roles', (m) =>
     m.role.search(tenantIds.length > 0 ? { tenantIds: [...tenantIds], includeProjectRoles: true } : { includeProjectRoles: true }),
+    { shape: ROLE_LIST },
   );
   return collect(records ?? []);
 }
@@ -76,6 +78,8 @@ export async function createRoles(api: DescopeApi, roles: readonly CanonicalRole
     // When the batch is found landed (its answer lost), its ids come from that read.
     let read: LiveRoles | undefined;
     const created = await api.call(batchAddress('roles', addresses), (m) => m.role.createBatch(batch.map(roleToSdk)), {
+      // The answer's ids are kept for later updates by id.
+      shape: ROLE_LIST,
       landed: async () => {
         const live = await readRoles(api, tenantsOf(batch));
         const landed = batch.every((role) => {

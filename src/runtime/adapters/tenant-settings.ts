@@ -8,6 +8,7 @@
 
 import type { TenantSettings } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { TENANT_SETTINGS } from '../answers.ts';
 import { tenantSettingsAddress, type CanonicalTenantSettings, type Duration, type ExpirationUnit } from '../model.ts';
 
 const UNITS: readonly ExpirationUnit[] = ['minutes', 'hours', 'days', 'weeks'];
@@ -69,7 +70,7 @@ export function tenantSettingsToSdk(settings: CanonicalTenantSettings, base: Ten
 }
 
 async function readRaw(api: DescopeApi, tenantId: string): Promise<TenantSettings> {
-  return api.call(tenantSettingsAddress(tenantId), (m) => m.tenant.getSettings(tenantId));
+  return api.call(tenantSettingsAddress(tenantId), (m) => m.tenant.getSettings(tenantId), { shape: TENANT_SETTINGS });
 }
 
 export async function readTenantSettings(api: DescopeApi, tenantId: string): Promise<CanonicalTenantSettings> {

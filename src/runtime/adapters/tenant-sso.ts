@@ -11,6 +11,7 @@
 
 import type { SSOOIDCSettings, SSOSAMLByMetadataSettings, SSOSAMLSettings, SSOSettings } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { SSO_SETTINGS } from '../answers.ts';
 import {
   LIVE_SECRET,
   normalizeSso,
@@ -47,8 +48,9 @@ export function ssoFromSdk(settings: SSOSettings): CanonicalSso | null {
     const oidc = settings.oidc;
     return normalizeSso({
       type: 'oidc',
-      name: oidc.name,
-      clientId: oidc.clientId,
+      // Strings when present (answers.ts); Descope may leave an empty one out.
+      name: oidc.name ?? '',
+      clientId: oidc.clientId ?? '',
       clientSecret: LIVE_SECRET,
       issuer: oidc.issuer,
       authUrl: oidc.authUrl,
@@ -82,9 +84,9 @@ export function ssoFromSdk(settings: SSOSettings): CanonicalSso | null {
     }
     return normalizeSso({
       type: 'saml',
-      idpUrl: saml.idpSSOUrl,
-      entityId: saml.idpEntityId,
-      idpCert: saml.idpCertificate,
+      idpUrl: saml.idpSSOUrl ?? '',
+      entityId: saml.idpEntityId ?? '',
+      idpCert: saml.idpCertificate ?? '',
       ...common,
     });
   }
@@ -144,7 +146,7 @@ export function samlMetadataToSdk(sso: Extract<CanonicalSso, { type: 'saml-metad
 }
 
 export async function readTenantSso(api: DescopeApi, tenantId: string): Promise<CanonicalSso | null> {
-  return ssoFromSdk(await api.call(tenantSsoAddress(tenantId), (m) => m.sso.loadSettings(tenantId)));
+  return ssoFromSdk(await api.call(tenantSsoAddress(tenantId), (m) => m.sso.loadSettings(tenantId), { shape: SSO_SETTINGS }));
 }
 
 export interface WriteSsoOptions {

@@ -8,6 +8,7 @@
 import type { Tenant } from '@descope/node-sdk';
 import { ApiError } from '../../errors.ts';
 import type { DescopeApi } from '../api.ts';
+import { TENANT, TENANT_LIST } from '../answers.ts';
 import { normalizeTenant, sameCanonical, tenantAddress, type CanonicalTenant } from '../model.ts';
 import { isNotFound } from './common.ts';
 
@@ -28,7 +29,8 @@ export function tenantFromSdk(tenant: Tenant): CanonicalTenant {
   const extra = tenant as Tenant & { parent?: string; parentId?: string };
   return normalizeTenant({
     id: tenant.id,
-    name: tenant.name,
+    // Checked to be a string when present (answers.ts); Descope may leave an empty one out.
+    name: tenant.name ?? '',
     selfProvisioningDomains: tenant.selfProvisioningDomains,
     customAttributes: tenant.customAttributes,
     enforceSSO: tenant.enforceSSO,
@@ -46,7 +48,7 @@ function extrasFromSdk(tenant: Tenant): TenantExtras {
 }
 
 export async function readTenants(api: DescopeApi): Promise<LiveTenants> {
-  const records = (await api.call('tenants', (m) => m.tenant.loadAll())) ?? [];
+  const records = (await api.call('tenants', (m) => m.tenant.loadAll(), { shape: TENANT_LIST })) ?? [];
   const out: LiveTenants = { tenants: {}, extras: {}, authTypes: {} };
   for (const record of records) {
     out.tenants[record.id] = tenantFromSdk(record);
@@ -57,7 +59,7 @@ export async function readTenants(api: DescopeApi): Promise<LiveTenants> {
 }
 
 export async function readTenant(api: DescopeApi, id: string): Promise<CanonicalTenant> {
-  return tenantFromSdk(await api.call(tenantAddress(id), (m) => m.tenant.load(id)));
+  return tenantFromSdk(await api.call(tenantAddress(id), (m) => m.tenant.load(id), { shape: TENANT }));
 }
 
 /** The tenant, or undefined when Descope says there is none. */

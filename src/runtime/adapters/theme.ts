@@ -2,6 +2,7 @@
 
 import type { Theme } from '@descope/node-sdk';
 import type { DescopeApi } from '../api.ts';
+import { THEME_EXPORT } from '../answers.ts';
 import { THEME_ADDRESS, normalizeTheme, type CanonicalTheme } from '../model.ts';
 
 export interface LiveTheme {
@@ -15,7 +16,7 @@ export function themeFromSdk(theme: Theme | undefined): CanonicalTheme {
 }
 
 export async function readTheme(api: DescopeApi): Promise<LiveTheme> {
-  const response = await api.call(THEME_ADDRESS, (m) => m.theme.export());
+  const response = await api.call(THEME_ADDRESS, (m) => m.theme.export(), { shape: THEME_EXPORT });
   return { theme: themeFromSdk(response?.theme), id: typeof response?.theme?.id === 'string' ? response.theme.id : '' };
 }
 
