@@ -1324,7 +1324,7 @@ const CASES: Case[] = [
     files: { 'descope.config.ts': config(`defineConfig({ tenants: [tenant({ id: 'acme', name: 'Acme', selfProvisioningDomains: [${JSON.stringify(TERMINAL_HOSTILE)}] })] })`) },
     args: ['validate', ...REMOTE],
     names: 'descope.config.ts',
-    expect: [/\\u202e/],
+    expect: [/\\u202e|%E2%80%AE/],
   },
   {
     name: 'a default role holding terminal controls',
@@ -1333,7 +1333,7 @@ const CASES: Case[] = [
     files: { 'descope.config.ts': config(`defineConfig({ tenants: [tenant({ id: 'acme', name: 'Acme', defaultRoles: [${JSON.stringify(TERMINAL_HOSTILE)}] })] })`) },
     args: [...APPLY],
     names: 'descope.config.ts',
-    expect: [/\\u202e/],
+    expect: [/\\u202e|%E2%80%AE/],
   },
   {
     name: '--env holding terminal controls',
@@ -1349,7 +1349,7 @@ const CASES: Case[] = [
     why: 'an address quoted in the message',
     args: [...APPLY, '--target', `tenants/${TERMINAL_HOSTILE}`],
     names: '--target tenants/x',
-    expect: [/\\u202e/],
+    expect: [/\\u202e|%E2%80%AE/],
   },
   {
     name: 'a plan for an environment whose name holds terminal controls',

@@ -78,7 +78,7 @@ describe('late writes', { concurrency: false }, () => {
     assert.equal(result.code, 1, output);
     assert.doesNotMatch(result.stdout, /tenants\/branch replaced|Apply complete/);
     assert.match(result.stdout, /✗ ± tenants\/branch: .*may still reach Descope.*not created again/);
-    assert.match(result.stdout, /Run "descope-run apply --env remote" again to finish/);
+    assert.match(result.stdout, /Run "descope-run apply --env remote( --allow-delete)?" again to finish/);
     await heldAnswered(project, DELETE, since);
     assert.equal(project.emu.snapshot().tenants.some((tenant) => tenant.id === 'branch'), false);
 

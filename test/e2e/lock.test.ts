@@ -135,7 +135,12 @@ test('while an apply writes: a second apply, a rollback, another checkout and an
     startCli(project, ['apply', ...REMOTE, '--yes'], { cwd: other.dir }).done,
     startCli(project, ['apply', '--env', 'remote-2', '--yes']).done,
   ]);
-  const heartbeat = await stat(lockFile(project)).then((s) => s.mtimeMs, () => 0);
+  // The holder beats every 2 s: wait (while it still writes, slowly) until it has, or 10 s passed.
+  let heartbeat = beat;
+  for (let waited = 0; heartbeat <= beat && waited < 10_000; waited += 200) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    heartbeat = await stat(lockFile(project)).then((s) => s.mtimeMs, () => heartbeat);
+  }
   project.emu.setFaults({ latencyMs: 0 });
   const one = await first.done;
 

@@ -41,7 +41,7 @@ function flow(ctx: CommandContext): ApplyFlow {
   return {
     command: 'rollback',
     backup: false,
-    open: (onWait) => openEnvironmentSession(ctx, onWait),
+    open: (onWait) => openEnvironmentSession(ctx, onWait, 'write'),
     makePlan: async (session) => {
       const scope = computeScope(desired);
       const live = await readLive(session, scope);
