@@ -296,11 +296,13 @@ export function readBackupById(root: string, id: string, owner: BackupOwner): Ba
 }
 
 /** A backup by id (from `backup list`) or by file path, checked against its name and its owner. */
-export function findBackup(root: string, owner: BackupOwner, idOrFile: string): Backup {
+export function findBackup(root: string, owner: BackupOwner, idOrFile: string, cwd: string = process.cwd()): Backup {
   const byId = path.join(backupDir(root, owner.environment), `${idOrFile}.json`);
   if (BACKUP_ID.test(idOrFile) && existsSync(byId)) return readBackupById(root, idOrFile, owner);
-  if (existsSync(idOrFile)) {
-    const backup = readBackup(idOrFile);
+  // A file as the user typed it: relative to their working folder (messages show it as typed).
+  const file = path.resolve(cwd, idOrFile);
+  if (existsSync(file)) {
+    const backup = readBackup(file, idOrFile);
     checkBackupOwner(backup, idOrFile, nameIdOf(idOrFile), owner);
     return backup;
   }

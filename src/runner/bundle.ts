@@ -161,8 +161,8 @@ let realExit: typeof process.exit | undefined;
  * process.exit() while it runs all reject with UserCodeStuck instead of hanging or ending the run
  * without a word.
  */
-export async function runUserCode<T>(work: () => Promise<T> | T): Promise<T> {
-  const ms = loadTimeoutMs();
+export async function runUserCode<T>(work: () => Promise<T> | T, options: { timeoutMs?: number } = {}): Promise<T> {
+  const ms = options.timeoutMs ?? loadTimeoutMs();
   let timer: NodeJS.Timeout | undefined;
   let drained: (() => void) | undefined;
   // Counted, so that loads running at the same time (tests call main() in parallel) restore the
@@ -272,6 +272,7 @@ export async function loadUserModule(
   file: string,
   projectRoot: string,
   bundled: Promise<BundledModule> = bundleUserModule(file, projectRoot),
+  options: { timeoutMs?: number } = {},
 ): Promise<LoadedModule> {
   const display = relative(projectRoot, file);
   const { code, headers } = await bundled;
@@ -290,7 +291,7 @@ export async function loadUserModule(
   process.setSourceMapsEnabled(true);
   const locate = (error: unknown) => userFrame(error, projectRoot, headers);
   try {
-    const exports = await runUserCode(() => import(pathToFileURL(outFile).href) as Promise<Record<string, unknown>>);
+    const exports = await runUserCode(() => import(pathToFileURL(outFile).href) as Promise<Record<string, unknown>>, options);
     return { exports, locate };
   } catch (error) {
     if (error instanceof UserCodeStuck) throw stuckError(error, display, 'loading it');

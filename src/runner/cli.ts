@@ -2,6 +2,7 @@
 // every error into one clear message and an exit code. --version and --help load nothing else,
 // so they start fast.
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigValidationError, isDescopeRunError, UsageError } from '../errors.ts';
 import { createOutput, printIssues, type Output } from './output.ts';
@@ -304,16 +305,29 @@ export interface MainOptions {
   cwd?: string;
   processEnv?: NodeJS.ProcessEnv;
   output?: Output;
+  /** Where to print when no `output` is given; default the process's own streams. */
+  stdout?: Writable & { isTTY?: boolean };
+  stderr?: Writable & { isTTY?: boolean };
 }
 
 /** Runs the CLI and returns the exit code (also set on process.exitCode). */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
-  const processEnv = options.processEnv ?? process.env;
-  const noColor = argv.includes('--no-color');
-  const output = options.output ?? createOutput({ noColor, processEnv });
-  const code = await run(argv, { cwd: options.cwd ?? process.cwd(), processEnv, output });
+  const code = await runCommandLine(argv, options);
   process.exitCode = code;
   return code;
+}
+
+/**
+ * The CLI as a call: runs one command line and returns its exit code, touching no process-wide
+ * state (the exit code, the environment, the working folder): tests run many of them in one process.
+ */
+export async function runCommandLine(argv: string[], options: MainOptions = {}): Promise<number> {
+  const processEnv = options.processEnv ?? process.env;
+  const noColor = argv.includes('--no-color');
+  const output =
+    options.output ??
+    createOutput({ noColor, processEnv, ...(options.stdout ? { stdout: options.stdout } : {}), ...(options.stderr ? { stderr: options.stderr } : {}) });
+  return run(argv, { cwd: options.cwd ?? process.cwd(), processEnv, output });
 }
 
 async function run(argv: string[], base: Omit<CommandContext, 'values' | 'positionals'>): Promise<number> {

@@ -43,7 +43,7 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
       processEnv: options.processEnv ?? process.env,
       ...onWait,
     });
-    return { api, projectId: credentials.projectId, description: `project ${credentials.projectId}`, close: async () => api.close() };
+    return { api, projectId: credentials.projectId, description: `project ${credentials.projectId}`, close: () => api.close() };
   }
   const { startEmulator, EmulatorStateError } = await import('../emulator/index.ts');
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -87,7 +87,7 @@ export async function connect(env: ResolvedEnvironment, options: ConnectOptions 
     projectId: emulator.projectId,
     description: `the embedded emulator (${state})`,
     close: async () => {
-      api.close();
+      await api.close();
       await emulator.close();
     },
   };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { BASE_URL_EXAMPLE, baseUrlProblem, normalizeBaseUrl, shownBaseUrl } from '../dsl/base-url.ts';
 import type { RequestBudget, Vars } from '../dsl/types.ts';
 import { ConfigValidationError, EnvironmentError } from '../errors.ts';
-import { bundleUserModule, describeThrown, loadUserModule, type BundledModule } from './bundle.ts';
+import { bundleUserModule, describeThrown, loadTimeoutMs, loadUserModule, type BundledModule } from './bundle.ts';
 import { zodIssues } from './zod-issues.ts';
 
 export const DEFAULT_BUDGET: RequestBudget = Object.freeze({ requests: 100, windowSeconds: 60 });
@@ -125,7 +125,7 @@ export async function loadEnvironment(
   // validate spends while esbuild bundles.
   const schemas = import('../dsl/schema.ts');
   schemas.catch(() => undefined);
-  const loaded = await loadUserModule(file, projectRoot, prebundled?.file === file ? prebundled.bundled : undefined);
+  const loaded = await loadUserModule(file, projectRoot, prebundled?.file === file ? prebundled.bundled : undefined, { timeoutMs: loadTimeoutMs(processEnv) });
   const { environmentSchema } = await schemas;
   const value = loaded.exports.default;
   if (value === undefined) {

@@ -4,7 +4,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigLoadError, DescopeRunError, isDescopeRunError } from '../errors.ts';
 import type { Issue } from '../errors.ts';
-import { bundleUserModule, describeThrown, loadUserModule, runUserCode, stuckError, UserCodeStuck } from './bundle.ts';
+import { bundleUserModule, describeThrown, loadTimeoutMs, loadUserModule, runUserCode, stuckError, UserCodeStuck } from './bundle.ts';
 import type { ProjectSpec } from './check-config.ts';
 import { loadEnvironment, prebundleEnvironment, selectEnvironmentName, type ResolvedEnvironment } from './environment.ts';
 
@@ -99,10 +99,10 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   checker.catch(() => undefined);
   const env = await loadEnvironment(root, envName, processEnv, envBundle);
 
-  const loaded = await loadUserModule(file, root, configBundle);
+  const loaded = await loadUserModule(file, root, configBundle, { timeoutMs: loadTimeoutMs(processEnv) });
   const [{ checkConfig }, { checkSecretReferences }] = await checker;
   try {
-    const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate });
+    const value = await evaluate(loaded.exports.default, { file: configFile, env, locate: loaded.locate, timeoutMs: loadTimeoutMs(processEnv) });
     const { spec, issues } = checkConfig({ value, configFile, projectRoot: root });
     // Which variables hold credentials depends on the environment: checked here, where it is known.
     if (spec) issues.push(...checkSecretReferences(spec, env));
@@ -120,9 +120,9 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
 
 async function evaluate(
   exported: unknown,
-  context: { file: string; env: ResolvedEnvironment; locate: (error: unknown) => string | undefined },
+  context: { file: string; env: ResolvedEnvironment; locate: (error: unknown) => string | undefined; timeoutMs: number },
 ): Promise<unknown> {
-  const { file, env, locate } = context;
+  const { file, env, locate, timeoutMs } = context;
   if (exported === undefined) {
     throw new ConfigLoadError(`${file}: has no default export`, {
       hint: 'end the file with `export default defineConfig({ ... })`',
@@ -136,7 +136,7 @@ async function evaluate(
   let value: unknown = exported;
   if (factory) {
     try {
-      value = await runUserCode(() => factory({ env: env.name, vars: env.vars }));
+      value = await runUserCode(() => factory({ env: env.name, vars: env.vars }), { timeoutMs });
     } catch (error) {
       if (error instanceof UserCodeStuck) throw stuckError(error, file, `the config for environment "${env.name}"`);
       const where = locate(error) ?? file;

@@ -76,9 +76,9 @@ function formatBytes(bytes: number): string {
 export const isPlanFile = jsonFormatIs(PLAN_FORMAT);
 
 /** Writes atomically, mode 0600; an existing file only if it is a saved plan, or with `force`. */
-export function writePlanFile(file: string, plan: Plan, options: { force?: boolean; display?: string } = {}): void {
+export function writePlanFile(file: string, plan: Plan, options: { force?: boolean; display?: string; maxBytes?: number } = {}): void {
   // Before anything is written: a plan too large to read back is not written at all.
-  const content = serializePlan(plan, { file: options.display ?? file });
+  const content = serializePlan(plan, { file: options.display ?? file, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) });
   writeOutFile({ file: path.resolve(file), display: options.display ?? file, content, ours: isPlanFile }, { what: 'the plan', ...(options.force ? { force: true } : {}) });
 }
 
@@ -125,16 +125,19 @@ const planShape = z.strictObject({
  * Reads and checks a saved plan; every failure is one PlanError naming the file. A plan that
  * passes is self-consistent, nothing more: the caller re-derives it before acting on it.
  */
-export function readPlanFile(file: string, maxBytes: number = maxPlanBytes()): Plan {
+export function readPlanFile(file: string, options: { maxBytes?: number; path?: string } = {}): Plan {
+  const maxBytes = options.maxBytes ?? maxPlanBytes();
+  // `file` is what the user typed (messages say it); `where` is where it is read from.
+  const where = options.path ?? file;
   let text: string;
   try {
-    const size = statSync(file).size;
+    const size = statSync(where).size;
     if (size > maxBytes) {
       throw new PlanError(`${file}: is ${size} bytes, larger than any plan descope-run writes (at most ${formatBytes(maxBytes)})`, {
         hint: 'make a new plan with "descope-run diff --out FILE"',
       });
     }
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(where, 'utf8');
   } catch (error) {
     if (error instanceof PlanError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

@@ -129,8 +129,8 @@ export interface DescopeApi {
   stats(): SchedulerStats;
   /** Whether the queue is paused for a 429 right now. */
   readonly paused: boolean;
-  /** Stops the scheduler: pending and later calls reject. */
-  close(): void;
+  /** Stops the scheduler (pending and later calls reject) and waits for the requests still out. */
+  close(): Promise<void>;
 }
 
 export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
@@ -212,8 +212,9 @@ export function createDescopeApi(options: DescopeApiOptions): DescopeApi {
     get paused() {
       return scheduler.paused;
     },
-    close() {
+    async close() {
       scheduler.stop(new ApiError('project: the Descope API client was closed', { address: 'project' }));
+      await scheduler.settled();
     },
   };
 }

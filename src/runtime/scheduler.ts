@@ -286,6 +286,8 @@ export class Scheduler {
   };
   private readonly pacing: 'even' | 'window';
   private readonly windowMs: number;
+  /** Requests sent and not yet answered (see settled). */
+  private readonly inFlight = new Set<Promise<Response>>();
   /** The last N request slots, oldest first (reserved ones included). */
   private readonly history: Slot[] = [];
   private nextSlot = 0;
@@ -516,7 +518,26 @@ export class Scheduler {
     }
   }
 
-  private async fetchInSlot(address: string, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+  private fetchInSlot(address: string, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+    // Tracked until answered: once stopped, `settled()` waits for what is still out, so a command
+    // that returns leaves no request of its own behind (a caller may run the next one at once).
+    const request = this.fetchNow(address, input, init);
+    this.inFlight.add(request);
+    const untrack = () => this.inFlight.delete(request);
+    request.then(untrack, untrack);
+    return request;
+  }
+
+  /** Resolves when no request is out any more (or after `maxMs`, whichever comes first). */
+  async settled(maxMs = 5_000): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)));
+    await Promise.race([Promise.allSettled([...this.inFlight]).then(() => undefined), bound]);
+    clearTimeout(timer);
+  }
+
+  private async fetchNow(address: string, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     if (this.stopError) throw this.stopError;
     const now = Date.now();
     this.counters.requests += 1;

@@ -25,7 +25,7 @@ import { MAX_PLAN_BYTES } from '../../src/runner/plan-file.ts';
 import { computePlanFingerprint } from '../../src/runner/plan/fingerprint.ts';
 import type { Plan } from '../../src/runner/plan/types.ts';
 import { fingerprint } from '../../src/runtime/index.ts';
-import { BIN, cleanEnv, hasStackTrace, testLockDir, type CliResult } from '../helpers/cli.ts';
+import { BIN, cleanEnv, hasStackTrace, runCliInProcess, testLockDir, type CliResult } from '../helpers/cli.ts';
 import { PROJECT_A, remoteEnvironment, TEST_KEY } from '../helpers/project.ts';
 
 type Category = 'config' | 'environment' | 'template' | 'plan' | 'backup' | 'output' | 'state';
@@ -49,6 +49,11 @@ interface Case {
   names: string;
   /** What stderr must also say. */
   expect?: RegExp[];
+  /**
+   * Run the bin in a process of its own, not the built CLI in this one (runCliInProcess): for what
+   * only a process shows (a hang ended by the kill, an exit, process-wide limits).
+   */
+  spawn?: boolean;
 }
 
 const REMOTE = ['--env', 'remote'];
@@ -134,6 +139,15 @@ function run(dir: string, args: string[], env: Record<string, string> = {}): Pro
       resolve({ code, stdout, stderr, hung });
     });
   });
+}
+
+/** The built CLI in this process (most cases: a run costs a tenth of a spawned one), failing as a hang after `HANG_MS`. */
+async function runInProcess(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult & { hung: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), HANG_MS)));
+  const result = await Promise.race([runCliInProcess(args, { cwd: dir, env: { TEST_MGMT_KEY: TEST_KEY, ...env } }), hang]);
+  clearTimeout(timer);
+  return result === 'hung' ? { code: null, stdout: '', stderr: '', hung: true } : { ...result, hung: false };
 }
 
 /** Sets a plan's fingerprint to match its (edited) content, as someone who read the source would. */
@@ -375,6 +389,8 @@ const CASES: Case[] = [
     files: { 'descope.config.ts': config('defineConfig(() => new Promise(() => {}) as never)') },
     args: APPLY,
     names: 'descope.config.ts',
+    // What only a process shows: Node's drained event loop, and the exit that ends what the config left running.
+    spawn: true,
     expect: [/waits for a promise that never settles/],
   },
   {
@@ -385,6 +401,8 @@ const CASES: Case[] = [
     env: { DESCOPE_RUN_LOAD_TIMEOUT: '2' },
     args: APPLY,
     names: 'descope.config.ts',
+    // What only a process shows: Node's drained event loop, and the exit that ends what the config left running.
+    spawn: true,
     expect: [/did not finish within 2 s/, /DESCOPE_RUN_LOAD_TIMEOUT/],
   },
   {
@@ -582,6 +600,8 @@ const CASES: Case[] = [
     files: { 'environments/remote.ts': `await new Promise(() => {});\n${environment('{}')}` },
     args: APPLY,
     names: 'environments/remote.ts',
+    // What only a process shows: Node's drained event loop, and the exit that ends what the config left running.
+    spawn: true,
     expect: [/waits for a promise that never settles/],
   },
   {
@@ -1775,7 +1795,7 @@ describe('hostile and broken input: exit 1, one clear message naming the file, n
       const dir = await makeProject(`${c.category}-${c.name}`, c.files);
       await c.setup?.(dir);
       const writesBefore = writeCalls;
-      const result = await run(dir, c.args, c.env);
+      const result = c.spawn ? await run(dir, c.args, c.env) : await runInProcess(dir, c.args, c.env);
       const output = `${result.stdout}${result.stderr}`;
       if (process.env.CORPUS_SHOW) {
         appendFileSync(process.env.CORPUS_SHOW, `## ${c.category}: ${c.name}\n$ descope-run ${c.args.join(' ')}\n${result.stderr.slice(0, 1500)}\n`);

@@ -1,4 +1,5 @@
-// One apply at a time per project, with real processes and the lock folder every checkout on the
+// One apply at a time per project, with real processes (every run here spawns the bin: a lock is
+// about processes) and the lock folder every checkout on the
 // machine shares (DESCOPE_RUN_LOCK_DIR, the project's own here): while one apply writes, a second
 // apply, a rollback, an apply from another checkout of the repository and one through another
 // environment file naming the same project each stop at once with one line naming the holder, and
@@ -106,7 +107,7 @@ async function backups(dir: string): Promise<string[]> {
 test('while an apply writes: a second apply, a rollback, another checkout and another environment file of the project each exit 1 at once naming the holder; the first completes alone', async (t) => {
   const project = await createProject({ config: SMALL });
   t.after(() => project.close());
-  const setup = await project.run(['apply', ...REMOTE, '--yes']);
+  const setup = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(setup.code, 0, setup.stdout + setup.stderr);
   assert.equal((await backups(project.dir)).length, 1);
 
@@ -188,7 +189,7 @@ test('while an apply writes: a second apply, a rollback, another checkout and an
     assert.deepEqual(refused.changes, []);
     assert.match(String(refused.error), new RegExp(`locked by apply --env remote in .* \\(pid ${first.child.pid} `));
   }
-  const diff = await other.run(['diff', ...REMOTE]);
+  const diff = await other.run(['diff', ...REMOTE], { spawn: true });
   assert.match(diff.stdout, /^No changes\./m, diff.stdout + diff.stderr);
 });
 
@@ -198,7 +199,7 @@ test('a lock whose holder is provably dead (this boot and pid namespace; pid gon
   const pid = await deadPid();
   const file = await plantLock(project, { pid, checkout: '/home/alice/site', environment: 'prod' });
 
-  const applied = await project.run(['apply', ...REMOTE, '--yes']);
+  const applied = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(applied.code, 0, applied.stdout + applied.stderr);
   assert.ok(
     applied.stderr.includes(`warning: took over the lock of apply --env prod in /home/alice/site (pid ${pid} on host ${HOST}, user alice, since 2026-01-02T03:04:05.000Z): pid ${pid} is no longer running`),
@@ -209,7 +210,7 @@ test('a lock whose holder is provably dead (this boot and pid namespace; pid gon
 
   // This test process is alive, but it started long before this "holder" says it took the lock: its pid was reused.
   await plantLock(project, { pid: process.pid, command: 'rollback', processStart: '1' });
-  const rolledBack = await project.run(['rollback', ...REMOTE, '--yes']);
+  const rolledBack = await project.run(['rollback', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
   assert.match(rolledBack.stderr, new RegExp(`warning: took over the lock of rollback \\(pid ${process.pid} .*\\): pid ${process.pid} is now another process`));
   assert.equal(existsSync(file), false);
@@ -230,7 +231,7 @@ test('a holder in another pid namespace of this machine is never taken over whil
   // Planted: what an apply in a container leaves, a pid that does not exist here and a fresh heartbeat.
   const pid = await deadPid();
   await plantLock(project, { pid, pidNamespace: 'pid:[4026599999]' });
-  const planted = await project.run(['apply', ...REMOTE, '--yes']);
+  const planted = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   refusedInNamespace(planted, pid);
   assert.equal(project.writeCalls(), writes, 'nothing written');
 
@@ -247,7 +248,7 @@ test('a holder in another pid namespace of this machine is never taken over whil
     const recorded = JSON.parse(await readFile(lockFile(project), 'utf8')) as { pid: number; pidNamespace: string; bootId: string };
     assert.notEqual(recorded.pidNamespace, PID_NS);
     assert.equal(recorded.bootId, BOOT_ID);
-    const contender = await project.run(['apply', ...REMOTE, '--yes']);
+    const contender = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
     refusedInNamespace(contender, recorded.pid);
     project.emu.setFaults({ latencyMs: 0 });
     const result = await holder.done;
@@ -260,7 +261,7 @@ test('a holder in another pid namespace of this machine is never taken over whil
 
   // Its heartbeat stopped 5 minutes ago: that run is over, whatever its namespace.
   await plantLock(project, { pid, pidNamespace: 'pid:[4026599999]' }, 5 * 60_000);
-  const taken = await project.run(['apply', ...REMOTE, '--yes']);
+  const taken = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(taken.code, 0, taken.stdout + taken.stderr);
   assert.match(taken.stderr, new RegExp(`warning: took over the lock of apply \\(pid ${pid} .*\\): it runs in another pid namespace \\(a container\\?\\) and it has not refreshed the lock for 5 min`));
   assert.equal(hasStackTrace(planted.stderr + taken.stderr), false);
@@ -273,22 +274,22 @@ test('a live lock, one from another host (however old), and an unreadable one un
 
   // This test process is alive in this pid namespace: an old heartbeat does not matter (Ctrl-Z stops a run, it does not end it).
   const file = await plantLock(project, { pid: process.pid, user: 'bob' }, 5 * 60_000);
-  const live = await project.run(['apply', ...REMOTE, '--yes']);
+  const live = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(live.code, 1, live.stdout + live.stderr);
   assert.match(live.stderr, new RegExp(`^error: environment "remote": project ${PROJECT_A} is locked by apply \\(pid ${process.pid} on host [^,]+, user bob, since 2026-01-02T03:04:05.000Z\\); wait for it to finish$`, 'm'));
-  const diff = await project.run(['diff', ...REMOTE]);
+  const diff = await project.run(['diff', ...REMOTE], { spawn: true });
   assert.equal(diff.code, 0, diff.stderr);
   assert.match(diff.stdout, /Plan: 2 to create/);
 
   await plantLock(project, { pid: 4242, host: 'ci-runner-7.example', bootId: 'another-boot', user: 'carol', command: 'rollback' }, 3 * 3600_000);
-  const remote = await project.run(['apply', ...REMOTE, '--yes']);
+  const remote = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(remote.code, 1, remote.stdout + remote.stderr);
   assert.equal(errorLines(remote.stderr).length, 1, remote.stderr);
   assert.match(remote.stderr, /locked by rollback \(pid 4242 on host ci-runner-7\.example, user carol, since 2026-01-02T03:04:05\.000Z\), a run on another host, which descope-run cannot check is still going \(it refreshed the lock 3 h ago\); wait for it to finish/);
   assert.ok(remote.stderr.includes(`hint: if that run is over (its machine stopped or it was killed), remove ${file} by hand`), remote.stderr);
 
   await plantRaw(project, '{"pid": 12');
-  const young = await project.run(['apply', ...REMOTE, '--yes']);
+  const young = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(young.code, 1, young.stdout + young.stderr);
   assert.match(young.stderr, /cannot be read yet/);
   assert.equal(existsSync(file), true, 'a lock that is not stale stays');
@@ -297,7 +298,7 @@ test('a live lock, one from another host (however old), and an unreadable one un
 
   const old = new Date(Date.now() - 5 * 60_000);
   await utimes(file, old, old);
-  const taken = await project.run(['apply', ...REMOTE, '--yes']);
+  const taken = await project.run(['apply', ...REMOTE, '--yes'], { spawn: true });
   assert.equal(taken.code, 0, taken.stdout + taken.stderr);
   assert.match(taken.stderr, /warning: took over the lock of a run: its content is unreadable and \d+ min old/);
 });
@@ -355,7 +356,7 @@ test('the emulator command serving a state file holds that emulated project: an 
     server.child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ctrl-C stops it') && resolve());
     void server.done.then((r) => reject(new Error(`the emulator ended: ${r.stdout}${r.stderr}`)));
   });
-  const local = await project.run(['apply', '--env', 'local', '--yes']);
+  const local = await project.run(['apply', '--env', 'local', '--yes'], { spawn: true });
   assert.equal(local.code, 1, local.stdout + local.stderr);
   assert.equal(errorLines(local.stderr).length, 1, local.stderr);
   assert.match(local.stderr, new RegExp(`^error: environment "local": the emulated project in ${escape(project.dir)}/\\.descope/local/state\\.json is locked by emulator in ${escape(project.dir)} \\(pid ${server.child.pid} `, 'm'));

@@ -1,10 +1,17 @@
-// Runs the real CLI (the built bin, as users run it) as a child process.
+// Runs the real CLI: the built bin, as users run it, as a child process (runCli); or the same
+// built CLI (dist/cli/cli.js, which the bin only calls) in this process (runCliInProcess), for
+// suites of many short runs where a process per run would cost most of the time: no Node start,
+// no module load, esbuild's service kept warm. A run in process gets the same arguments, working
+// folder, environment (cleanEnv) and non-terminal streams as a spawned one; what it cannot show is
+// what only a process has (its exit after a hang, signals, the bin's own exit timer), so cases
+// about those spawn.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { cp, mkdtemp, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(REPO, 'bin', 'descope-run.js');
@@ -77,4 +84,29 @@ export async function copyFixture(...parts: string[]): Promise<string> {
 /** No line of a Node stack trace. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+[:(].*\d+:\d+\)?$/m.test(text);
+}
+
+/** The built CLI's entry, loaded once per test process. */
+let builtCli: Promise<{ runCommandLine: (argv: string[], options: Record<string, unknown>) => Promise<number> }> | undefined;
+
+/** The built CLI (dist/cli) run in this process: same arguments, folder and environment as runCli. */
+export async function runCliInProcess(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  builtCli ??= import(pathToFileURL(path.join(REPO, 'dist', 'cli', 'cli.js')).href) as never;
+  const { runCommandLine } = await builtCli;
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        append(chunk.toString());
+        done();
+      },
+    });
+  const code = await runCommandLine(args, {
+    cwd: options.cwd,
+    processEnv: cleanEnv(options.env),
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+  });
+  return { code, stdout, stderr };
 }

@@ -6,7 +6,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
-import { BIN, cleanEnv, runCli, type CliResult } from './cli.ts';
+import { BIN, cleanEnv, runCli, runCliInProcess, type CliResult } from './cli.ts';
 
 /** 28 characters, like the emulator's default, so the SDK's region logic stays inert. */
 export const PROJECT_A = 'P2testProjectA00000000000000';
@@ -26,8 +26,12 @@ export interface Project {
   writeEnvironment(name: string, source: string): Promise<void>;
   /** Write calls the emulator received so far, answered or refused (from its request events). */
   writeCalls(): number;
-  /** Runs the built CLI in the project with the test key, its lock folder (and `env`) set. */
-  run(args: string[], options?: { env?: Record<string, string>; input?: string }): Promise<CliResult>;
+  /**
+   * Runs the built CLI in the project with the test key, its lock folder (and `env`) set: in this
+   * process (test/helpers/cli.ts runCliInProcess), or as the bin in a process of its own when the
+   * run gets `input` on its standard input or asks to `spawn`.
+   */
+  run(args: string[], options?: { env?: Record<string, string>; input?: string; spawn?: boolean }): Promise<CliResult>;
   /** The audit log of an environment, one parsed value per line. */
   audit(env?: string): Promise<Record<string, unknown>[]>;
   /**
@@ -82,12 +86,11 @@ export async function createProject(options: ProjectOptions): Promise<Project> {
   await mkdir(path.join(dir, 'environments'));
   await writeFile(path.join(dir, 'descope.config.ts'), options.config);
   const checkouts: string[] = [];
-  const runIn = (cwd: string): Project['run'] => (args, runOptions = {}) =>
-    runCli(args, {
-      cwd,
-      env: { TEST_MGMT_KEY: managementKey, DESCOPE_RUN_LOCK_DIR: lockDir, ...runOptions.env },
-      ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
-    });
+  const runIn = (cwd: string): Project['run'] => (args, runOptions = {}) => {
+    const env = { TEST_MGMT_KEY: managementKey, DESCOPE_RUN_LOCK_DIR: lockDir, ...runOptions.env };
+    if (runOptions.input === undefined && runOptions.spawn !== true) return runCliInProcess(args, { cwd, env });
+    return runCli(args, { cwd, env, ...(runOptions.input !== undefined ? { input: runOptions.input } : {}) });
+  };
   await writeFile(path.join(dir, 'environments', 'remote.ts'), remoteEnvironment(emu, options.remote?.projectId ?? projectId, options.remote));
   return {
     dir,

@@ -9,11 +9,12 @@
 // every change). What it then shows, confirms, checks for deletes and writes is the re-derived
 // plan: one value, never the file's summary or records (Terraform likewise needs the configuration
 // next to a saved plan).
+import path from 'node:path';
 import type { CommandRun } from '../cli.ts';
 import { PlanError, StalePlanError, UsageError } from '../../errors.ts';
 import { runApplyFlow } from '../apply-flow.ts';
 import { openSession, planSession } from '../live-plan.ts';
-import { readPlanFile } from '../plan-file.ts';
+import { maxPlanBytes, readPlanFile } from '../plan-file.ts';
 import { normalizeTargets } from '../plan/compute.ts';
 import { differingAddresses } from '../plan/fingerprint.ts';
 import type { Plan } from '../plan/types.ts';
@@ -34,7 +35,7 @@ export const run: CommandRun = async (ctx) => {
     });
   }
   // Read a saved plan before connecting: a broken file sends nothing.
-  const saved = planFile ? readPlanFile(planFile) : undefined;
+  const saved = planFile ? readPlanFile(planFile, { path: path.resolve(ctx.cwd, planFile), maxBytes: maxPlanBytes(ctx.processEnv) }) : undefined;
   // What the audit records of a refused file: its fingerprint (which names it), not its changes,
   // which nobody planned and nothing did.
   const refused: Plan | undefined = saved && { ...saved, changes: [], held: [] };

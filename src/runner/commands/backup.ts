@@ -43,7 +43,7 @@ export const run: CommandRun = async (ctx) => {
       return entries.some((e) => !e.backup) ? 1 : 0;
     }
     if (arg === undefined) throw new UsageError('backup show: which backup?', { hint: 'pass an id from "descope-run backup list", or a file' });
-    const backup = findBackup(root, owner, arg);
+    const backup = findBackup(root, owner, arg, cwd);
     output.out(`Backup ${safeText(backup.id)} (${safeText(backup.kind)}) of environment "${safeText(backup.environment)}", project ${safeText(backup.projectId)}`);
     output.out(`  taken ${safeText(backup.createdAt)} by descope-run ${safeText(String(backup.tool.version))}; checksum ${backup.checksum.slice(0, 16)}… verified`);
     output.out(`  holds: ${describeState(backup.state)}`);

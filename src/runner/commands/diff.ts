@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CommandRun } from '../cli.ts';
 import { openSession, planSession } from '../live-plan.ts';
 import { checkOutFile, forceFlag } from '../out-file.ts';
-import { isPlanFile, writePlanFile } from '../plan-file.ts';
+import { isPlanFile, maxPlanBytes, writePlanFile } from '../plan-file.ts';
 import { normalizeTargets } from '../plan/compute.ts';
 import { formatPlan } from '../plan/format.ts';
 import { formatJson, safeText } from '../safe-text.ts';
@@ -24,7 +24,7 @@ export const run: CommandRun = async (ctx) => {
       targets,
       now: new Date().toISOString(),
     });
-    if (out) writePlanFile(path.resolve(ctx.cwd, out), plan, { force, display: out });
+    if (out) writePlanFile(path.resolve(ctx.cwd, out), plan, { force, display: out, maxBytes: maxPlanBytes(ctx.processEnv) });
     if (values.json === true) {
       output.out(formatJson(plan, 2));
     } else {

@@ -52,7 +52,7 @@ export const run: CommandRun = async (ctx) => {
         // findBackup and readDefaultBackup both check that the backup is of this id, environment and project.
         backup =
           typeof values.to === 'string'
-            ? findBackup(session.root, { environment: session.env.name, projectId: session.connection.projectId }, values.to)
+            ? findBackup(session.root, { environment: session.env.name, projectId: session.connection.projectId }, values.to, ctx.cwd)
             : defaultBackup(session);
       } catch (error) {
         refuse('refused');
