@@ -22,10 +22,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import { seededRandom } from '../../src/emulator/random.ts';
-import { readAuditLog } from '../../src/runner/audit.ts';
-import { readBackup } from '../../src/runner/backup.ts';
-import { compileProject } from '../../src/runner/compile.ts';
-import { lockFileName } from '../../src/runner/lock-file.ts';
+import { readAuditLog } from '../../src/runner/store/audit-log.ts';
+import { readBackup } from '../../src/runner/store/backups.ts';
+import { compileProject } from '../../src/runner/config/compile.ts';
+import { lockFileName } from '../../src/runner/apply/lock-file.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
 import { computeDesiredProject, computeScope, type DesiredProject } from '../../src/runner/plan/desired.ts';
 import { createDescopeApi, readLiveState, type LiveScope } from '../../src/runtime/index.ts';
@@ -234,7 +234,7 @@ async function runTrial(trial: number, seed: number, reference: Reference): Prom
 
 /** dist/ is what bin/ runs; another build may be replacing it right now. */
 async function waitForDist(): Promise<void> {
-  const entry = path.join(REPO, 'dist', 'runner', 'cli.js');
+  const entry = path.join(REPO, 'dist', 'runner', 'cli', 'cli.js');
   for (let i = 0; i < 60 && !existsSync(entry); i += 1) await sleep(1000);
   if (!existsSync(entry)) throw new Error('crash-soak: dist/ is missing; run `npm run build` first (bin/descope-run.js runs dist/)');
 }

@@ -202,7 +202,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 /** dist/ is what bin/ runs; another build may be replacing it right now. */
 async function waitForDist(): Promise<void> {
-  const entry = path.join(REPO, 'dist', 'runner', 'cli.js');
+  const entry = path.join(REPO, 'dist', 'runner', 'cli', 'cli.js');
   for (let i = 0; i < 60 && !existsSync(entry); i += 1) await sleep(1000);
   if (!existsSync(entry)) throw new Error('plan-scale: dist/ is missing; run `npm run build` first (bin/descope-run.js runs dist/)');
 }

@@ -6,13 +6,13 @@
 //   - `descope-run validate --env local` on the repo's sample: target at most 3× the floor plus the
 //     bundle time, since bundling with esbuild is work validate has to do. Measured twice: as every
 //     run after the first finds it, with the compiled templates in the cache
-//     (node_modules/.descope-run/templates/, src/runner/template-cache.ts), and with the cache off,
+//     (node_modules/.descope-run/templates/, src/runner/templates/template-cache.ts), and with the cache off,
 //     as the first run after a template edit finds it.
 // The commands run in interleaved rounds (each command once per round), so a load spike from
 // elsewhere on the machine hits every row alike; 2 warm-up rounds are dropped.
 //
 // The bundle time is measured on its own, in a plain node child (tsx would slow the imports down):
-// the runner's loadUserModule (dist/runner/bundle.js) on the two files validate bundles,
+// the runner's loadUserModule (dist/runner/config/bundle.js) on the two files validate bundles,
 // environments/local.ts and descope.config.ts, one after the other, BUNDLES times in one process.
 // The first pass also starts esbuild's service process, as every validate does. Two allowances
 // follow: the strict one adds the warm median (esbuild already running, which no validate finds),
@@ -27,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 const BIN = path.join(REPO, 'bin', 'descope-run.js');
-const BUNDLE_JS = path.join(REPO, 'dist', 'runner', 'bundle.js');
+const BUNDLE_JS = path.join(REPO, 'dist', 'runner', 'config', 'bundle.js');
 
 const WARMUPS = 2;
 const RUNS = 15;
@@ -246,7 +246,7 @@ async function profileValidate(): Promise<Map<Group, number[]>> {
 const ms = (value: number) => `${Math.round(value)} ms`;
 
 export async function run(): Promise<void> {
-  if (!existsSync(path.join(REPO, 'dist', 'runner', 'cli.js'))) {
+  if (!existsSync(path.join(REPO, 'dist', 'runner', 'cli', 'cli.js'))) {
     throw new Error('startup bench: dist/ is missing; run "npm run build" first (the bin runs the compiled CLI)');
   }
   const bundle = await measureBundle();

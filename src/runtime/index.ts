@@ -27,5 +27,5 @@ export * from './adapters/permissions.ts';
 export * from './adapters/flows.ts';
 export * from './adapters/theme.ts';
 export * from './adapters/password-policy.ts';
-export * from './adapters/audit.ts';
+export * from './audit-trail.ts';
 export { isDuplicate, isNotFound, MAX_BATCH } from './adapters/common.ts';

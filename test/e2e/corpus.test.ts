@@ -21,7 +21,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import DescopeClient from '@descope/node-sdk';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
-import { MAX_PLAN_BYTES } from '../../src/runner/plan-file.ts';
+import { MAX_PLAN_BYTES } from '../../src/runner/store/plan-file.ts';
 import { computePlanFingerprint } from '../../src/runner/plan/fingerprint.ts';
 import type { Plan } from '../../src/runner/plan/types.ts';
 import { fingerprint } from '../../src/runtime/index.ts';
@@ -1841,10 +1841,10 @@ describe('no prototype pollution', () => {
       tenants: [{ ...(JSON.parse(hostile) as object), kind: 'tenant', id: 'acme', name: 'Acme', customAttributes: JSON.parse(hostile) as object }],
       flows: [{ kind: 'flow', id: 'login', json: flowDoc }],
     };
-    const { checkConfig } = await import('../../src/runner/check-config.ts');
-    const { toFlowV1 } = await import('../../src/runner/flow-format.ts');
-    const { readPlanFile } = await import('../../src/runner/plan-file.ts');
-    const { readBackup } = await import('../../src/runner/backup.ts');
+    const { checkConfig } = await import('../../src/runner/config/check-config.ts');
+    const { toFlowV1 } = await import('../../src/runner/templates/flow-document.ts');
+    const { readPlanFile } = await import('../../src/runner/store/plan-file.ts');
+    const { readBackup } = await import('../../src/runner/store/backups.ts');
     const { computeDesiredFromBackup } = await import('../../src/runner/plan/desired.ts');
     const { sortKeysDeep } = await import('../../src/runtime/index.ts');
     checkConfig({ value: config, configFile: 'descope.config.ts', projectRoot: dir });

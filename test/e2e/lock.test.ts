@@ -306,7 +306,7 @@ test('a live lock, one from another host (however old), and an unreadable one un
 test('processes racing to take over one stale lock: exactly one wins each time', async (t) => {
   const project = await createProject({ config: SMALL });
   t.after(() => project.close());
-  const lockModule = pathToFileURL(path.join(REPO, 'dist', 'runner', 'lock.js')).href;
+  const lockModule = pathToFileURL(path.join(REPO, 'dist', 'runner', 'apply', 'lock.js')).href;
   // Each racer waits for the same instant, tries and reports; the winner holds the lock until every
   // racer has reported (the test closes their stdin), so a late starter cannot find it free.
   const racer = `

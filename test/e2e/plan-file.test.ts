@@ -11,7 +11,7 @@ import DescopeClient from '@descope/node-sdk';
 import { tenant } from '../../src/dsl/builders.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
 import { PlanError } from '../../src/errors.ts';
-import { MAX_PLAN_BYTES, readPlanFile, writePlanFile } from '../../src/runner/plan-file.ts';
+import { MAX_PLAN_BYTES, readPlanFile, writePlanFile } from '../../src/runner/store/plan-file.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
 import { computePlanFingerprint } from '../../src/runner/plan/fingerprint.ts';
 import type { Plan } from '../../src/runner/plan/types.ts';

@@ -10,8 +10,8 @@ import type {
   RoleSpec,
   TenantSpec,
 } from '../../src/dsl/types.ts';
-import type { Declared, ProjectSpec, Source } from '../../src/runner/check-config.ts';
-import type { FlowTask, FlowV1, ThemeV1 } from '../../src/runner/flow-format.ts';
+import type { Declared, ProjectSpec, Source } from '../../src/runner/config/check-config.ts';
+import type { FlowTask, FlowV1, ThemeV1 } from '../../src/runner/templates/flow-document.ts';
 import { computeDesiredProject, type DesiredProject } from '../../src/runner/plan/desired.ts';
 import {
   flowAddress,
@@ -129,7 +129,7 @@ export function desiredOf(input: DesiredInput = {}): DesiredProject {
 
 // Descope's values for a tenant nobody configured and a new project's password settings: the
 // ones import leaves out of a written config.
-import { DEFAULT_PASSWORD_POLICY, DEFAULT_TENANT_SETTINGS as DEFAULT_SETTINGS } from '../../src/runner/import-project.ts';
+import { DEFAULT_PASSWORD_POLICY, DEFAULT_TENANT_SETTINGS as DEFAULT_SETTINGS } from '../../src/runner/config/import-project.ts';
 export { DEFAULT_PASSWORD_POLICY, DEFAULT_SETTINGS };
 
 export interface LiveInput {

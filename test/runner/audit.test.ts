@@ -16,7 +16,7 @@ import {
   readGitInfo,
   type AuditChange,
   type AuditRecord,
-} from '../../src/runner/audit.ts';
+} from '../../src/runner/store/audit-log.ts';
 import { hasStackTrace, runCli } from '../helpers/cli.ts';
 
 const temps: string[] = [];

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { defineConfig, defineModule, flow, permission, role, tenant } from '../../src/index.ts';
 import type { ConfigInput } from '../../src/index.ts';
 import { formatIssue } from '../../src/errors.ts';
-import { checkConfig } from '../../src/runner/check-config.ts';
+import { checkConfig } from '../../src/runner/config/check-config.ts';
 
 function check(config: ConfigInput | Record<string, unknown>): string[] {
   const value = { ...config, kind: 'config' };

@@ -5,8 +5,8 @@ import { mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect } from '../../src/runner/connect.ts';
-import { loadEnvironment } from '../../src/runner/environment.ts';
+import { connect } from '../../src/runner/cli/connect.ts';
+import { loadEnvironment } from '../../src/runner/config/environment.ts';
 import { createTenant, readLiveState } from '../../src/runtime/index.ts';
 
 let dir: string;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { permission, role, tenant } from '../../src/dsl/builders.ts';
-import { parseWatchInterval } from '../../src/runner/commands/drift.ts';
+import { parseWatchInterval } from '../../src/runner/cli/commands/drift.ts';
 import {
   computeDrift,
   computeDriftDelta,
@@ -19,7 +19,7 @@ import {
   formatWatchLine,
   isDriftReport,
   type DriftReport,
-} from '../../src/runner/drift-report.ts';
+} from '../../src/runner/plan/drift-report.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
 import type { Plan } from '../../src/runner/plan/types.ts';
 import { auditAddress, auditEntryFromSdk, type AuditEntry } from '../../src/runtime/index.ts';

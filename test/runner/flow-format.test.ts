@@ -17,7 +17,7 @@ import {
   toThemeV1,
   type FlowTask,
   type FlowV1,
-} from '../../src/runner/flow-format.ts';
+} from '../../src/runner/templates/flow-document.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'templates', 'flow-format');
 const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'));

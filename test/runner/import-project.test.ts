@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigValidationError, formatIssue } from '../../src/errors.ts';
-import { compileProject } from '../../src/runner/compile.ts';
-import { loadEnvironment } from '../../src/runner/environment.ts';
+import { compileProject } from '../../src/runner/config/compile.ts';
+import { loadEnvironment } from '../../src/runner/config/environment.ts';
 import {
   literal,
   propertyKey,
@@ -19,10 +19,10 @@ import {
   stringLiteral,
   type ImportEnvironment,
   type ImportedProject,
-} from '../../src/runner/import-project.ts';
+} from '../../src/runner/config/import-project.ts';
 import { computePlan } from '../../src/runner/plan/compute.ts';
 import { computeDesiredProject } from '../../src/runner/plan/desired.ts';
-import { createTemplateRenderer } from '../../src/runner/templates.ts';
+import { createTemplateRenderer } from '../../src/runner/templates/templates.ts';
 import type { LiveSnapshot } from '../../src/runtime/index.ts';
 import { flowDoc, liveOf, subFlowTask, type LiveInput } from '../helpers/plan-state.ts';
 

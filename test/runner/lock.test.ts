@@ -9,10 +9,10 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isDescopeRunError } from '../../src/errors.ts';
-import { readAuditLog, type AuditRecord } from '../../src/runner/audit.ts';
-import { recoverInterruptedRun, startJournal } from '../../src/runner/journal.ts';
-import { HEARTBEAT_MS, lockFileName } from '../../src/runner/lock-file.ts';
-import { acquireLock, lockTarget, resolveLockDir, type HeldLock, type LockRequest } from '../../src/runner/lock.ts';
+import { readAuditLog, type AuditRecord } from '../../src/runner/store/audit-log.ts';
+import { recoverInterruptedRun, startJournal } from '../../src/runner/apply/journal.ts';
+import { HEARTBEAT_MS, lockFileName } from '../../src/runner/apply/lock-file.ts';
+import { acquireLock, lockTarget, resolveLockDir, type HeldLock, type LockRequest } from '../../src/runner/apply/lock.ts';
 
 const temps: string[] = [];
 function tempDir(): string {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isDescopeRunError } from '../../src/errors.ts';
-import { jsonFormatIs, writeOutFile, writeOutFiles, type ExistingFile } from '../../src/runner/out-file.ts';
+import { jsonFormatIs, writeOutFile, writeOutFiles, type ExistingFile } from '../../src/runner/store/private-file.ts';
 
 const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'descope-run-out-file-')));
 after(() => rmSync(root, { recursive: true, force: true }));

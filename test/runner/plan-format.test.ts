@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { permission, role, tenant } from '../../src/dsl/builders.ts';
 import { computePlan, type ComputePlanOptions } from '../../src/runner/plan/compute.ts';
-import { formatPlan, formatValue, PLAIN, VALUE_WIDTH, type Paint } from '../../src/runner/plan/format.ts';
+import { formatPlan, formatValue, PLAIN, VALUE_WIDTH, type Paint } from '../../src/runner/plan/plan-text.ts';
 import type { Plan } from '../../src/runner/plan/types.ts';
 import { desiredOf, flowDoc, liveOf, subFlowTask, type DesiredInput, type LiveInput } from '../helpers/plan-state.ts';
 

@@ -1,12 +1,12 @@
-// The two layers of src/runner/safe-text.ts, table-driven: safeText (every untrusted string in a
+// The two layers of src/runner/cli/safe-text.ts, table-driven: safeText (every untrusted string in a
 // line), safeOutput (the net in output.ts), formatJson, and the output layer itself on fake
 // streams (out, err, the status line), colour on and off.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import kleur from 'kleur';
-import { createOutput } from '../../src/runner/output.ts';
-import { escapeCodePoint, formatJson, PAINTER_SGR, safeFolded, safeLines, safeOutput, safeText } from '../../src/runner/safe-text.ts';
+import { createOutput } from '../../src/runner/cli/output.ts';
+import { escapeCodePoint, formatJson, PAINTER_SGR, safeFolded, safeLines, safeOutput, safeText } from '../../src/runner/cli/safe-text.ts';
 
 const ESC = '\x1b';
 
@@ -169,7 +169,7 @@ test('nothing in src/runner writes to the terminal past output.ts', async () => 
   const { readdir, readFile } = await import('node:fs/promises');
   const path = await import('node:path');
   const root = path.join(import.meta.dirname, '..', '..', 'src', 'runner');
-  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts') && f !== 'output.ts');
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts') && f !== path.join('cli', 'output.ts'));
   const offenders: string[] = [];
   for (const file of files) {
     const text = await readFile(path.join(root, file), 'utf8');

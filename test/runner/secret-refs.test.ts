@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tenant } from '../../src/dsl/builders.ts';
-import { checkSecretReferences, credentialVariable, secretHoldingKey } from '../../src/runner/secret-refs.ts';
+import { checkSecretReferences, credentialVariable, secretHoldingKey } from '../../src/runner/config/secret-refs.ts';
 import { projectSpec } from '../helpers/plan-state.ts';
 
 const staging = { name: 'staging', keyVariable: 'STAGING_KEY' };

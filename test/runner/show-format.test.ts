@@ -12,7 +12,7 @@ import {
   formatYaml,
   truncateCell,
   type ShowData,
-} from '../../src/runner/show-format.ts';
+} from '../../src/runner/cli/show-view.ts';
 
 const PROJECT = 'project P2testProjectA00000000000000';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { COMMANDS } from '../../src/runner/cli.ts';
+import { COMMANDS } from '../../src/runner/cli/cli.ts';
 import { BIN, cleanEnv, REPO } from '../helpers/cli.ts';
 
 const HOOKS = `
@@ -42,7 +42,7 @@ const FORBIDDEN: [string, RegExp][] = [
   ['nunjucks', /[\\/]node_modules[\\/]nunjucks[\\/]/],
   ['the emulator', /[\\/](?:src|dist)[\\/]emulator[\\/]/],
   ['the runtime', /[\\/](?:src|dist)[\\/]runtime[\\/]/],
-  ['a command module', /[\\/](?:src|dist)[\\/]runner[\\/]commands[\\/]/],
+  ['a command module', /[\\/](?:src|dist)[\\/]runner[\\/]cli[\\/]commands[\\/]/],
   ['the DSL', /[\\/](?:src|dist)[\\/]dsl[\\/]/],
 ];
 
@@ -101,8 +101,8 @@ async function loadedBy(args: string[], cwd = dir): Promise<Loaded> {
 function assertLoadsOnlyTheCli(loaded: Loaded, what: string): void {
   // The recorder saw the program: otherwise an empty list would prove nothing.
   assert.ok(
-    loaded.modules.some((m) => /[\\/]dist[\\/]runner[\\/]cli\.js$/.test(m)) && loaded.modules.some((m) => /[\\/]dist[\\/]cli[\\/]cli\.js$/.test(m)),
-    `${what}: the recorder did not see the bundled CLI (dist/cli/cli.js holding dist/runner/cli.js; is dist/ built?)\n${loaded.stderr}`,
+    loaded.modules.some((m) => /[\\/]dist[\\/]runner[\\/]cli[\\/]cli\.js$/.test(m)) && loaded.modules.some((m) => /[\\/]dist[\\/]cli[\\/]cli\.js$/.test(m)),
+    `${what}: the recorder did not see the bundled CLI (dist/cli/cli.js holding dist/runner/cli/cli.js; is dist/ built?)\n${loaded.stderr}`,
   );
   for (const [name, pattern] of FORBIDDEN) {
     const hits = loaded.modules.filter((m) => pattern.test(m));

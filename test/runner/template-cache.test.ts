@@ -1,4 +1,4 @@
-// The compiled-template cache (src/runner/template-cache.ts): a run with a warm cache renders
+// The compiled-template cache (src/runner/templates/template-cache.ts): a run with a warm cache renders
 // exactly what a run without one renders, errors included; an edit is a new entry, never a stale
 // one; a damaged entry is ignored and rewritten; entries are 0600 in a 0700 folder; a folder that
 // cannot be written only means compiling; the folder keeps at most MAX_ENTRIES entries.
@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { formatIssue, isDescopeRunError } from '../../src/errors.ts';
-import { loadProject } from '../../src/runner/load-config.ts';
-import { renderProject } from '../../src/runner/render-project.ts';
-import { MAX_ENTRIES, templateCacheDir } from '../../src/runner/template-cache.ts';
-import { createTemplateRenderer } from '../../src/runner/templates.ts';
+import { loadProject } from '../../src/runner/config/load-config.ts';
+import { renderProject } from '../../src/runner/templates/render-project.ts';
+import { MAX_ENTRIES, templateCacheDir } from '../../src/runner/templates/template-cache.ts';
+import { createTemplateRenderer } from '../../src/runner/templates/templates.ts';
 import { FIXTURES, REPO, runCli } from '../helpers/cli.ts';
 
 const temps: string[] = [];

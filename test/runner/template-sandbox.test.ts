@@ -1,4 +1,4 @@
-// The template sandbox and limits (src/runner/template-guard.ts), table-driven, in-process: every
+// The template sandbox and limits (src/runner/templates/template-guard.ts), table-driven, in-process: every
 // way from a template to JavaScript (constructors, prototypes, function members, Object.prototype
 // names, filters and tests by an inherited name, regular expressions) is ONE TemplateError that
 // names the template and never shows what it tried to reach; every way to take unbounded time or
@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isDescopeRunError, TemplateError } from '../../src/errors.ts';
-import { MAX_MACRO_DEPTH, MAX_RANGE_ITEMS, MAX_TEMPLATE_TEXT, renderTimeoutMs } from '../../src/runner/template-guard.ts';
-import { createTemplateRenderer, type TemplateRenderer } from '../../src/runner/templates.ts';
+import { MAX_MACRO_DEPTH, MAX_RANGE_ITEMS, MAX_TEMPLATE_TEXT, renderTimeoutMs } from '../../src/runner/templates/template-guard.ts';
+import { createTemplateRenderer, type TemplateRenderer } from '../../src/runner/templates/templates.ts';
 
 const SECRET = 'hunter2-management-key-value';
 let root: string;

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { formatIssue, isDescopeRunError, TemplateError } from '../../src/errors.ts';
-import { checkFlowGraph, toFlowV1, toThemeV1, type FlowV1 } from '../../src/runner/flow-format.ts';
-import { locateJsonSyntaxError } from '../../src/runner/template-diagnostics.ts';
-import { createTemplateRenderer, toJsonLiteral } from '../../src/runner/templates.ts';
+import { checkFlowGraph, toFlowV1, toThemeV1, type FlowV1 } from '../../src/runner/templates/flow-document.ts';
+import { locateJsonSyntaxError } from '../../src/runner/templates/template-diagnostics.ts';
+import { createTemplateRenderer, toJsonLiteral } from '../../src/runner/templates/templates.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'templates');

@@ -18,7 +18,7 @@ import {
 } from '../../src/runtime/model.ts';
 import { scopeOf } from '../../src/runtime/live-state.ts';
 import type { PasswordPolicyInput, RoleInput, TenantInput, TenantSso } from '../../src/dsl/types.ts';
-import type { FlowV1, ThemeV1 } from '../../src/runner/flow-format.ts';
+import type { FlowV1, ThemeV1 } from '../../src/runner/templates/flow-document.ts';
 
 describe('runtime model: canonical JSON and fingerprints', () => {
   it('sorts keys at every level, keeps array order, drops undefined members', () => {

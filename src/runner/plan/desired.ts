@@ -30,9 +30,9 @@ import {
   type LiveState,
   comparableSso,
 } from '../../runtime/index.ts';
-import type { ProjectSpec } from '../check-config.ts';
-import { flowDependencies } from '../flow-format.ts';
-import type { RenderedProject } from '../render-project.ts';
+import type { ProjectSpec } from '../config/check-config.ts';
+import { flowDependencies } from '../templates/flow-document.ts';
+import type { RenderedProject } from '../templates/render-project.ts';
 
 /** A desired record: the normalised value (defaults filled in, used on create) and the managed fields. */
 export interface Desired<T> {
